@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install what the tests (or, with "demo", just the demo) need on a fresh machine: the system
+# programs first (Graphviz's dot, Chromium and its driver), then this package into .venv.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-dev}"
+
+if [ "$extras" = dev ]; then
+  packages=()
+  command -v dot >/dev/null || packages+=(graphviz)
+  command -v chromium >/dev/null || packages+=(chromium)
+  command -v chromedriver >/dev/null || packages+=(chromium-driver)
+  if [ ${#packages[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    echo "setup: installing ${packages[*]} (Debian packages)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+echo "setup: installing micrograd[$extras] into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"

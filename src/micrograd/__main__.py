@@ -1,0 +1,5 @@
+import sys
+
+from micrograd.cli import main
+
+sys.exit(main())

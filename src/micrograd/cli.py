@@ -1,0 +1,116 @@
+"""The ``micrograd`` command: ``demo``, ``graph`` and ``explore``. Nothing imports this module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, not argparse's usage block
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 16,16, got {text!r}") from None
+    if not widths or any(w <= 0 for w in widths):
+        raise argparse.ArgumentTypeError(f"expected positive widths like 16,16, got {text!r}")
+    return widths
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="micrograd", description="A scalar autograd engine and a tiny neural-network library.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = commands.add_parser("demo", help="train the original demo and write its pictures and model")
+    demo.add_argument("--dataset", choices=["moons", "yinyang", "digits"], default="moons")
+    demo.add_argument("--steps", type=_positive_int, default=None, help="optimisation steps (default: per dataset)")
+    demo.add_argument("--hidden", type=_widths, default=None, help="hidden layer widths, e.g. 16,16")
+    demo.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default="relu")
+    demo.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default=None)
+    demo.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: per optimizer)")
+    demo.add_argument("--batch-size", type=_positive_int, default=None, help="examples per step (default: all)")
+    demo.add_argument("--seed", type=int, default=1337)
+    demo.add_argument("--out", default="out", help="folder for the pictures and the saved model")
+    demo.add_argument("--compiled", action="store_true", help="run whole batches through NumPy")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    graph = commands.add_parser("graph", help="draw the graph of an expression after a backward pass")
+    graph.add_argument("expression", help='for example "tanh(x1*w1 + x2*w2 + b)"')
+    graph.add_argument("-o", "--output", required=True, help="picture to write: .svg, .png or .dot")
+    graph.add_argument("--at", default="", help="values of the variables, e.g. x1=2,x2=0")
+    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR")
+    graph.add_argument("--precision", type=_positive_int, default=4, help="decimals shown")
+
+    explore = commands.add_parser("explore", help="write an interactive training page (HTML)")
+    explore.add_argument("--out", default="explore", help="folder for the page")
+    explore.add_argument("--dataset", choices=["moons", "yinyang"], default="moons")
+    explore.add_argument("--steps", type=_positive_int, default=100)
+    explore.add_argument("--hidden", type=_widths, default=[8, 8])
+    explore.add_argument("--seed", type=int, default=1337)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from micrograd.demo import run_demo
+
+            run_demo(
+                dataset=args.dataset,
+                steps=args.steps,
+                hidden=args.hidden,
+                activation=args.activation,
+                optimizer=args.optimizer,
+                lr=args.lr,
+                batch_size=args.batch_size,
+                seed=args.seed,
+                out=args.out,
+                compiled=args.compiled,
+                progress=not args.no_progress,
+            )
+        elif args.command == "graph":
+            from micrograd.viz import graph_command
+
+            graph_command(args.expression, args.output, at=args.at, rankdir=args.rankdir, precision=args.precision)
+        elif args.command == "explore":
+            from micrograd.explore import write_page
+
+            path = write_page(args.out, dataset=args.dataset, steps=args.steps, hidden=args.hidden, seed=args.seed)
+            print(f"wrote {path}")
+    except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
+        print(f"micrograd {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"micrograd {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""Every op's value and derivative, written once for every execution path.
+
+Each rule takes a math namespace ``m`` as its first argument: ``scalar_math`` (plain floats, the
+``math`` module) in the eager engine, ``numpy`` in compiled programs that run a whole batch at once.
+The formulas use only arithmetic and the functions that both namespaces share, so the two paths
+cannot drift apart.
+
+``value(m, *inputs)`` computes an op's result. ``vjp(m, g, out, *inputs)`` returns the gradient of
+each input, given the gradient ``g`` of the result ``out`` (a vector-Jacobian product).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+__all__ = ["Op", "OPS", "scalar_math"]
+
+
+class scalar_math:
+    """The functions op rules need, for plain Python floats (NumPy's names, ``math``'s speed)."""
+
+    exp = staticmethod(math.exp)
+    log = staticmethod(math.log)
+    log1p = staticmethod(math.log1p)
+    tanh = staticmethod(math.tanh)
+    sqrt = staticmethod(math.sqrt)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    pow = staticmethod(math.pow)  # unlike **, never returns a complex number
+    maximum = staticmethod(max)
+    minimum = staticmethod(min)
+
+    @staticmethod
+    def where(condition, if_true, if_false):
+        return if_true if condition else if_false
+
+    @staticmethod
+    def sign(x):
+        return (x > 0) - (x < 0)
+
+
+class Op:
+    """One differentiable operation: its name, how it is drawn, its value and its derivative."""
+
+    __slots__ = ("name", "symbol", "value", "vjp", "arity", "explain")
+
+    def __init__(
+        self,
+        name: str,
+        symbol: str,
+        value: Callable,
+        vjp: Callable,
+        arity: int | None,
+        explain: Callable | None = None,
+    ):
+        self.name = name
+        self.symbol = symbol  # what a graph picture shows; also Value._op
+        self.value = value
+        self.vjp = vjp
+        self.arity = arity  # None: any number of inputs
+        self.explain = explain  # (*inputs) -> a clear exception for inputs the op rejects
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def describe(self, inputs) -> str:
+        """The call as a person would write it, for error messages: ``3.0 / 0.0``, ``log(-1.0)``."""
+        if self.symbol in _INFIX and len(inputs) == 2:
+            x, y = (_number(v, parenthesize=True) for v in inputs)
+            return f"{x} {self.symbol} {y}"
+        return f"{self.name}({', '.join(_number(v) for v in inputs)})"
+
+    def error(self, inputs, cause: BaseException) -> Exception:
+        """The exception to raise when this op's value cannot be computed for ``inputs``."""
+        if self.explain is not None:
+            reason = self.explain(*inputs)
+            if reason is not None:
+                return reason
+        if isinstance(cause, OverflowError) or "overflow" in str(cause):
+            return OverflowError(f"{self.describe(inputs)} overflows: the result exceeds the float64 range")
+        return ValueError(f"{self.describe(inputs)} is not defined: {cause}")
+
+
+_INFIX = {"+", "-", "*", "/", "**"}
+
+
+def _number(x, parenthesize: bool = False) -> str:
+    text = repr(float(x))
+    return f"({text})" if parenthesize and text.startswith("-") else text
+
+
+def _sigmoid(m, x):
+    # Both branches of the usual stable form in one expression: exp() only ever sees x <= 0.
+    return m.exp(m.minimum(x, 0.0)) / (1.0 + m.exp(-abs(x)))
+
+
+def _power_slope(m, x, y):
+    # d(x**y)/dx = y * x**(y-1), taken as 0 when y == 0 (as PyTorch does) even at x == 0.
+    y_or_one = m.where(y == 0, 1.0, y)
+    return m.where(y == 0, 0.0, y_or_one * m.pow(x, y_or_one - 1.0))
+
+
+def _log_base_slope(m, out, x):
+    # d(x**y)/dy = x**y * log(x); 0 at x == 0 as PyTorch does. A negative base has no real slope.
+    return m.where(x == 0, 0.0, out * m.log(m.where(x == 0, 1.0, x)))
+
+
+def _explain_division(x, y):
+    if y == 0:
+        return ZeroDivisionError(f"division by zero: {DIV.describe((x, y))}")
+    return None
+
+
+def _explain_power(x, y):
+    if x == 0 and y < 0:
+        return ZeroDivisionError(f"zero to a negative power: {POW.describe((x, y))}")
+    if x < 0 and y != int(y):
+        return ValueError(f"negative base to a non-integer power: {POW.describe((x, y))} is not real")
+    return None
+
+
+def _explain_positive(name):
+    def explain(x):
+        if x <= 0:
+            return ValueError(f"{name}({float(x)!r}): {name} needs a positive number")
+        return None
+
+    return explain
+
+
+def _explain_sqrt(x):
+    if x < 0:
+        return ValueError(f"sqrt({float(x)!r}): sqrt needs a non-negative number")
+    return None
+
+
+def _sum_values(m, *xs):
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x
+    return total
+
+
+def _dot_value(m, *ws_then_xs):
+    half = len(ws_then_xs) // 2
+    total = ws_then_xs[0] * ws_then_xs[half]
+    for i in range(1, half):
+        total = total + ws_then_xs[i] * ws_then_xs[half + i]
+    return total
+
+
+def _dot_vjp(m, g, out, *ws_then_xs):
+    half = len(ws_then_xs) // 2
+    ws, xs = ws_then_xs[:half], ws_then_xs[half:]
+    return tuple([g * x for x in xs] + [g * w for w in ws])
+
+
+# fmt: off
+ADD = Op("add", "+", lambda m, x, y: x + y, lambda m, g, out, x, y: (g, g), 2)
+SUB = Op("sub", "-", lambda m, x, y: x - y, lambda m, g, out, x, y: (g, -g), 2)
+MUL = Op("mul", "*", lambda m, x, y: x * y, lambda m, g, out, x, y: (g * y, g * x), 2)
+DIV = Op("div", "/", lambda m, x, y: x / y, lambda m, g, out, x, y: (g / y, -g * out / y), 2,
+         _explain_division)
+NEG = Op("neg", "neg", lambda m, x: -x, lambda m, g, out, x: (-g,), 1)
+
+# Three kinds of power, so that a plain-number side never needs a derivative that may not exist
+# (x ** 2 at x < 0 has no slope in the exponent; 0 ** y has none in the base).
+POW = Op("pow", "**", lambda m, x, y: m.pow(x, y),
+         lambda m, g, out, x, y: (g * _power_slope(m, x, y), g * _log_base_slope(m, out, x)), 2,
+         _explain_power)
+POW_CONST_EXP = Op("pow_const_exp", "**", lambda m, x, n: m.pow(x, n),
+                   lambda m, g, out, x, n: (g * _power_slope(m, x, n), 0.0 * g), 2, _explain_power)
+POW_CONST_BASE = Op("pow_const_base", "**", lambda m, c, y: m.pow(c, y),
+                    lambda m, g, out, c, y: (0.0 * g, g * _log_base_slope(m, out, c)), 2, _explain_power)
+
+EXP = Op("exp", "exp", lambda m, x: m.exp(x), lambda m, g, out, x: (g * out,), 1)
+LOG = Op("log", "log", lambda m, x: m.log(x), lambda m, g, out, x: (g / x,), 1, _explain_positive("log"))
+SQRT = Op("sqrt", "sqrt", lambda m, x: m.sqrt(x), lambda m, g, out, x: (g * 0.5 / out,), 1, _explain_sqrt)
+TANH = Op("tanh", "tanh", lambda m, x: m.tanh(x), lambda m, g, out, x: (g * (1.0 - out * out),), 1)
+SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda m, g, out, x: (g * out * (1.0 - out),), 1)
+RELU = Op("relu", "ReLU", lambda m, x: m.maximum(x, 0.0), lambda m, g, out, x: (g * (x > 0),), 1)
+ABS = Op("abs", "abs", lambda m, x: abs(x), lambda m, g, out, x: (g * m.sign(x),), 1)
+SOFTPLUS = Op("softplus", "softplus", lambda m, x: m.maximum(x, 0.0) + m.log1p(m.exp(-abs(x))),
+              lambda m, g, out, x: (g * _sigmoid(m, x),), 1)
+SIN = Op("sin", "sin", lambda m, x: m.sin(x), lambda m, g, out, x: (g * m.cos(x),), 1)
+COS = Op("cos", "cos", lambda m, x: m.cos(x), lambda m, g, out, x: (-g * m.sin(x),), 1)
+
+SUM = Op("sum", "sum", _sum_values, lambda m, g, out, *xs: (g,) * len(xs), None)
+DOT = Op("dot", "dot", _dot_value, _dot_vjp, None)
+# fmt: on
+
+OPS: dict[str, Op] = {op.name: op for op in [
+    ADD, SUB, MUL, DIV, NEG, POW, POW_CONST_EXP, POW_CONST_BASE,
+    EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SOFTPLUS, SIN, COS, SUM, DOT,
+]}
+"""Every op by name: the table the eager engine and the compiler both read."""
