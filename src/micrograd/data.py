@@ -1,0 +1,262 @@
+"""Small classification datasets for training: two moons, yin-yang and 8x8 digits.
+
+Every loader is seeded (the same seed gives the same points, splits and order) and returns
+``Splits`` of plain-Python ``Dataset``s: ``X`` is a list of feature rows, ``y`` a list of class
+indices 0..K-1. scikit-learn is needed for moons and digits only, and imported inside them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+__all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
+
+DATASETS = ("moons", "yinyang", "digits")
+
+
+class Dataset:
+    """Feature rows ``X`` (lists of floats) with class indices ``y`` in 0..num_classes-1."""
+
+    def __init__(self, X: Sequence[Sequence[float]], y: Sequence[int], num_classes: int, *, name: str = ""):
+        if len(X) != len(y):
+            raise ValueError(f"dataset {name!r}: {len(X)} feature rows but {len(y)} labels")
+        if not X:
+            raise ValueError(f"dataset {name!r} is empty")
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"dataset {name!r}: num_classes must be a whole number >= 2, got {num_classes!r}")
+        rows = [[float(v) for v in row] for row in X]
+        width = len(rows[0])
+        for i, row in enumerate(rows):
+            if len(row) != width or not width:
+                raise ValueError(f"dataset {name!r}: row {i} has {len(row)} features, row 0 has {width}")
+            if not all(math.isfinite(v) for v in row):
+                raise ValueError(f"dataset {name!r}: row {i} has a feature that is not finite: {row}")
+        labels = []
+        for i, label in enumerate(y):
+            if isinstance(label, bool) or int(label) != label or not 0 <= label < num_classes:
+                raise ValueError(f"dataset {name!r}: label {i} is {label!r}, expected a class index 0..{num_classes - 1}")
+            labels.append(int(label))
+        self.X: list[list[float]] = rows
+        self.y: list[int] = labels
+        self.num_classes = num_classes
+        self.name = name
+
+    @classmethod
+    def _checked(cls, X: list[list[float]], y: list[int], num_classes: int, name: str) -> Dataset:
+        """A dataset from rows already validated (a slice of one): no second pass over the numbers."""
+        data = cls.__new__(cls)
+        data.X, data.y, data.num_classes, data.name = X, y, num_classes, name
+        return data
+
+    @property
+    def num_features(self) -> int:
+        return len(self.X[0])
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.name!r}, {len(self)} samples, {self.num_features} features, {self.num_classes} classes)"
+
+    def subset(self, indices: Sequence[int]) -> Dataset:
+        """The samples at ``indices``, in that order."""
+        if not indices:
+            raise ValueError(f"dataset {self.name!r}: a subset needs at least one index")
+        X, y = self.X, self.y
+        return Dataset._checked([X[i] for i in indices], [y[i] for i in indices], self.num_classes, self.name)
+
+    def batches(self, batch_size: int, rng: random.Random) -> Iterator[Dataset]:
+        """One pass over the data in a random order (drawn from ``rng``), ``batch_size`` samples at a
+        time; the last batch holds what is left over."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        order = list(range(len(self)))
+        rng.shuffle(order)
+        for start in range(0, len(order), batch_size):
+            yield self.subset(order[start : start + batch_size])
+
+    def class_counts(self) -> list[int]:
+        """How many samples each class has."""
+        counts = [0] * self.num_classes
+        for label in self.y:
+            counts[label] += 1
+        return counts
+
+
+@dataclass(frozen=True)
+class Splits:
+    """A dataset split into parts used for training, choosing settings (``val``, may be None) and testing."""
+
+    train: Dataset
+    val: Dataset | None
+    test: Dataset
+
+
+def load(
+    name: str,
+    *,
+    seed: int = 1337,
+    n_samples: int | None = None,
+    noise: float | None = None,
+    test_fraction: float | None = None,
+    val_fraction: float | None = None,
+) -> Splits:
+    """Load dataset ``name`` ('moons', 'yinyang' or 'digits'); options left as None take its defaults."""
+    loaders = {"moons": moons, "yinyang": yinyang, "digits": digits}
+    if name not in loaders:
+        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+    options = {"seed": seed}
+    if n_samples is not None:
+        options["n_samples"] = n_samples
+    if test_fraction is not None:
+        options["test_fraction"] = test_fraction
+    if noise is not None:
+        if name != "moons":
+            raise ValueError(f"noise applies to the moons dataset only, not {name!r}")
+        options["noise"] = noise
+    if val_fraction is not None:
+        if name == "moons":
+            raise ValueError("the moons dataset has no validation split: leave val_fraction out")
+        options["val_fraction"] = val_fraction
+    return loaders[name](**options)
+
+
+def moons(n_samples: int = 200, *, noise: float = 0.1, seed: int = 1337, test_fraction: float = 0.5) -> Splits:
+    """Two interleaving half circles (scikit-learn's ``make_moons``), 2 features, 2 classes.
+
+    The training set is exactly ``make_moons(n_train, noise=noise, random_state=seed)``, so the
+    defaults give the original micrograd demo's 100 points (it seeded NumPy with 1337). The test set
+    is a second draw of the same distribution, from a seed derived from ``seed``. No validation split.
+    """
+    _check_seed(seed)
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    n_train, _, n_test = _split_sizes("moons", n_samples, test_fraction, 0.0, minimum_total=4)
+    from sklearn.datasets import make_moons
+
+    def draw(count: int, random_state: int, part: str) -> Dataset:
+        X, y = make_moons(n_samples=count, noise=float(noise), random_state=random_state)
+        return Dataset._checked(X.tolist(), y.tolist(), 2, f"moons/{part}")
+
+    test_seed = random.Random(seed).getrandbits(32)
+    return Splits(train=draw(n_train, seed, "train"), val=None, test=draw(n_test, test_seed, "test"))
+
+
+def yinyang_class(x: float, y: float, *, r_small: float = 0.1, r_big: float = 0.5) -> int:
+    """The class of point (x, y) in the yin-yang picture: 0 and 1 for its two halves, 2 for its dots.
+
+    The picture is a disc of radius ``r_big`` centred at (r_big, r_big). Class 1 is the upper half
+    plus the disc of radius r_big/2 around the left dot, minus the disc of radius r_big/2 around the
+    right dot; the two dots (radius ``r_small``, at (r_big/2, r_big) and (3 r_big/2, r_big)) are
+    class 2 and cut through both halves. This is the labelling of Kriener, Göltz and Petrovici, "The
+    Yin-Yang dataset" (2021), whose class indices it keeps.
+    """
+    to_right_dot = math.hypot(x - 1.5 * r_big, y - r_big)
+    to_left_dot = math.hypot(x - 0.5 * r_big, y - r_big)
+    if to_right_dot < r_small or to_left_dot < r_small:
+        return 2
+    in_yin = to_left_dot <= 0.5 * r_big or (y > r_big and to_right_dot > 0.5 * r_big)
+    return int(in_yin)
+
+
+def yinyang(
+    n_samples: int = 1000,
+    *,
+    seed: int = 1337,
+    test_fraction: float = 0.2,
+    val_fraction: float = 0.2,
+    r_small: float = 0.1,
+    r_big: float = 0.5,
+) -> Splits:
+    """The three-class yin-yang set: points (x, y) in a disc, labelled by ``yinyang_class``.
+
+    As in the original dataset, each sample first draws its class uniformly and then draws points
+    uniformly in the disc until one has that class, so the classes stay balanced although the dots
+    are small. The original also feeds (1-x, 1-y) to spiking networks that lack biases; an MLP has
+    biases, so the features here are (x, y) only, which keeps the set two-dimensional and drawable.
+    Splits are consecutive draws, all independent samples of one distribution.
+    """
+    _check_seed(seed)
+    for label, radius in (("r_small", r_small), ("r_big", r_big)):
+        if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not 0 < radius < math.inf:
+            raise ValueError(f"{label} must be a positive number, got {radius!r}")
+    if not r_small < 0.5 * r_big:
+        raise ValueError(f"r_small ({r_small}) must be smaller than r_big / 2 ({0.5 * r_big}) for the dots to fit")
+    n_train, n_val, n_test = _split_sizes("yinyang", n_samples, test_fraction, val_fraction, minimum_total=3)
+    rng = random.Random(seed)
+    X, y = [], []
+    for _ in range(n_samples):
+        goal = rng.randrange(3)
+        while True:  # rejection sampling: uniform in the disc, and of the class drawn
+            px, py = rng.random() * 2 * r_big, rng.random() * 2 * r_big
+            if math.hypot(px - r_big, py - r_big) > r_big:
+                continue
+            if yinyang_class(px, py, r_small=r_small, r_big=r_big) == goal:
+                break
+        X.append([px, py])
+        y.append(goal)
+    return _cut("yinyang", X, y, 3, n_train, n_val, n_test)
+
+
+def digits(
+    n_samples: int | None = None, *, seed: int = 1337, test_fraction: float = 0.2, val_fraction: float = 0.0
+) -> Splits:
+    """scikit-learn's bundled 8x8 handwritten digits (1797 images, no download): 64 features scaled
+    from 0..16 to [0, 1], 10 classes. The samples are shuffled with ``seed`` and, when ``n_samples``
+    is given, only the first ``n_samples`` are kept. ``val_fraction`` 0 means no validation split."""
+    _check_seed(seed)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    total_available = len(bunch.target)
+    if n_samples is None:
+        n_samples = total_available
+    elif not isinstance(n_samples, bool) and isinstance(n_samples, int) and n_samples > total_available:
+        raise ValueError(f"the digits dataset has {total_available} samples, asked for n_samples={n_samples}")
+    n_train, n_val, n_test = _split_sizes("digits", n_samples, test_fraction, val_fraction, minimum_total=2)
+    X = (bunch.data / 16.0).tolist()
+    y = bunch.target.tolist()
+    order = list(range(total_available))
+    random.Random(seed).shuffle(order)
+    order = order[:n_samples]
+    return _cut("digits", [X[i] for i in order], [y[i] for i in order], 10, n_train, n_val, n_test)
+
+
+def _cut(name: str, X: list, y: list, num_classes: int, n_train: int, n_val: int, n_test: int) -> Splits:
+    """Consecutive train, val and test parts of rows that are already in random order."""
+
+    def part(start: int, stop: int, label: str) -> Dataset:
+        return Dataset._checked(X[start:stop], y[start:stop], num_classes, f"{name}/{label}")
+
+    val = part(n_train, n_train + n_val, "val") if n_val else None
+    return Splits(train=part(0, n_train, "train"), val=val, test=part(n_train + n_val, n_train + n_val + n_test, "test"))
+
+
+def _split_sizes(
+    name: str, n_samples: int, test_fraction: float, val_fraction: float, *, minimum_total: int
+) -> tuple[int, int, int]:
+    """(train, val, test) sizes for ``n_samples`` in all; every requested part gets at least one."""
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < minimum_total:
+        raise ValueError(f"{name}: n_samples must be a whole number >= {minimum_total}, got {n_samples!r}")
+    for label, fraction in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
+            raise ValueError(f"{name}: {label} must be a number in [0, 1), got {fraction!r}")
+    if not test_fraction > 0:
+        raise ValueError(f"{name}: test_fraction must be above 0, got {test_fraction!r}")
+    if test_fraction + val_fraction >= 1:
+        raise ValueError(f"{name}: test_fraction + val_fraction must leave samples to train on, got {test_fraction} + {val_fraction}")
+    n_test = max(1, round(n_samples * test_fraction))
+    n_val = max(1, round(n_samples * val_fraction)) if val_fraction > 0 else 0
+    n_train = n_samples - n_test - n_val
+    if n_train < 1:
+        raise ValueError(f"{name}: n_samples={n_samples} is too few to split into train, val and test")
+    return n_train, n_val, n_test
+
+
+def _check_seed(seed: int) -> None:
+    # scikit-learn's random_state takes 0 .. 2**32 - 1; the same range for every dataset keeps them alike
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
