@@ -1,0 +1,196 @@
+"""Pictures of training: a model's decision regions over 2-D data, and loss and accuracy curves.
+
+matplotlib (Agg backend, no display needed) and NumPy are imported inside the functions. Each PNG is
+rendered in memory and then written atomically, so an existing picture is never left half-written.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from micrograd import ops
+from micrograd.data import Dataset
+
+__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs"]
+
+# Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
+CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def model_outputs(model, points):
+    """The model's outputs for many inputs at once, as a NumPy array of shape (samples, outputs).
+
+    An ``MLP`` runs layer by layer on whole columns of NumPy arrays, through the same op rules
+    (``ops.OPS``) as the scalar engine, so this is the model's own arithmetic, thousands of times
+    faster. Any other model is called one sample at a time.
+    """
+    import numpy as np
+
+    from micrograd.nn import MLP
+
+    points = np.asarray(points, dtype=float)
+    if points.ndim != 2:
+        raise ValueError(f"points must be a 2-D array (samples, features), got shape {points.shape}")
+    if not isinstance(model, MLP):
+        rows = []
+        for x in points.tolist():
+            out = model(x)
+            rows.append([v.data for v in out] if isinstance(out, list) else [out.data])
+        return np.array(rows, dtype=float)
+    if points.shape[1] != model.nin:
+        raise ValueError(f"points have {points.shape[1]} features, but the model takes {model.nin}")
+    dot, add = ops.OPS["dot"], ops.OPS["add"]
+    columns = list(points.T)
+    for layer in model.layers:
+        outputs = []
+        for neuron in layer.neurons:
+            weights = [w.data for w in neuron.w]
+            z = add.value(np, dot.value(np, *weights, *columns), neuron.b.data)
+            outputs.append(z if neuron.activation is None else ops.OPS[neuron.activation].value(np, z))
+        columns = outputs
+    return np.stack(columns, axis=1)
+
+
+def plot_decision_boundary(
+    model,
+    data: Dataset,
+    path: str | os.PathLike,
+    *,
+    test: Dataset | None = None,
+    title: str | None = None,
+    resolution: int = 250,
+    width: int = 720,
+    height: int = 600,
+) -> None:
+    """Draw the class the model predicts over the plane of a 2-feature dataset, with the data on top.
+
+    One output means binary (class 1 where the score is above 0, as ``losses.accuracy`` decides);
+    several mean the argmax. ``test`` points, if given, are drawn as crosses. ``resolution`` is the
+    grid's points per side; the PNG is ``width`` x ``height`` pixels.
+    """
+    import numpy as np
+
+    if not isinstance(data, Dataset):
+        raise TypeError(f"data must be a micrograd.data.Dataset, got {type(data).__name__}")
+    if data.num_features != 2:
+        raise ValueError(f"a decision boundary needs a dataset with 2 features; {data.name!r} has {data.num_features}")
+    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
+        raise ValueError(f"resolution must be a whole number >= 2, got {resolution!r}")
+    shown = [data] if test is None else [data, test]
+    points = np.array([x for part in shown for x in part.X])
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.1 * np.maximum(high - low, 1e-9)
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    scores = model_outputs(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    classes = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
+    classes = classes.reshape(grid_x.shape)
+
+    figure = _figure(width, height)
+    from matplotlib.colors import ListedColormap
+
+    axes = figure.add_subplot(1, 1, 1)
+    colors = CLASS_COLORS[: max(data.num_classes, 2)]
+    axes.contourf(grid_x, grid_y, classes, levels=np.arange(len(colors) + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25)
+    axes.contour(grid_x, grid_y, classes, levels=np.arange(len(colors)) + 0.5, colors="k", linewidths=0.8, alpha=0.6)
+    labels = np.array(data.y)
+    point_colors = [colors[k % len(colors)] for k in labels]
+    train_xy = np.array(data.X)
+    axes.scatter(train_xy[:, 0], train_xy[:, 1], c=point_colors, s=22, edgecolors="k", linewidths=0.5, label="train")
+    if test is not None:
+        test_xy = np.array(test.X)
+        axes.scatter(test_xy[:, 0], test_xy[:, 1], c=[colors[k % len(colors)] for k in test.y], s=26, marker="x",
+                     linewidths=1.2, label="test")
+        axes.legend(loc="best", fontsize=9)
+    axes.set_xlim(xs[0], xs[-1])
+    axes.set_ylim(ys[0], ys[-1])
+    axes.set_xlabel("x[0]")
+    axes.set_ylabel("x[1]")
+    axes.set_title(title or f"decision regions on {data.name or 'the data'}")
+    _save(figure, path)
+
+
+def plot_training_curves(history, path: str | os.PathLike, *, title: str | None = None, width: int = 960,
+                         height: int = 420) -> None:
+    """Loss (log scale) and accuracy for every training step, side by side, as a PNG.
+
+    ``history`` is a ``micrograd.train.History`` (or anything with ``loss`` and ``accuracy`` lists).
+    With mini-batches each step sees a different batch, so a running mean is drawn over the raw curve.
+    """
+    import numpy as np
+
+    loss = _curve(history, "loss")
+    accuracy = _curve(history, "accuracy")
+    if len(loss) != len(accuracy):
+        raise ValueError(f"history has {len(loss)} losses but {len(accuracy)} accuracies")
+    steps = np.arange(1, len(loss) + 1)
+    noisy = getattr(history, "batch_size", None) is not None
+    figure = _figure(width, height)
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    for axes, values, name in ((loss_axes, np.array(loss), "loss"), (accuracy_axes, 100 * np.array(accuracy), "accuracy (%)")):
+        axes.plot(steps, values, color="C0", alpha=0.35 if noisy else 1.0, linewidth=1.0, label="per step")
+        if noisy and len(values) >= 10:
+            window = max(2, len(values) // 25)
+            smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+            axes.plot(steps[window - 1 :], smooth, color="C0", linewidth=1.8, label=f"mean of {window} steps")
+            axes.legend(loc="best", fontsize=9)
+        axes.set_xlabel("step")
+        axes.set_ylabel(name)
+        axes.grid(True, alpha=0.3)
+    if (np.array(loss) > 0).any():
+        loss_axes.set_yscale("log")  # steps with a loss of exactly 0 are left out of the line
+    accuracy_axes.set_ylim(-2, 102)
+    loss_axes.set_title("training loss")
+    accuracy_axes.set_title("training accuracy")
+    if title:
+        figure.suptitle(title)
+    _save(figure, path)
+
+
+def _curve(history, name: str) -> list[float]:
+    values = getattr(history, name, None)
+    if values is None or isinstance(values, (str, bytes)):
+        raise TypeError(f"history needs a list of {name} values (a micrograd.train.History), got {type(history).__name__}")
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError(f"history has no {name} values: train for at least one step")
+    return values
+
+
+def _figure(width: int, height: int):
+    for label, size in (("width", width), ("height", height)):
+        if isinstance(size, bool) or not isinstance(size, int) or not 16 <= size <= 10000:
+            raise ValueError(f"{label} must be a whole number of pixels from 16 to 10000, got {size!r}")
+    # A bare Figure on an Agg canvas, not pyplot: no display needed, and the backend of a user's
+    # notebook or session is left alone.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    dpi = 100
+    figure = Figure(figsize=(width / dpi, height / dpi), dpi=dpi, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path: str | os.PathLike) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=figure.dpi)
+    _write_bytes_atomically(path, buffer.getvalue())
+
+
+def _write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
+    target = os.fspath(path)
+    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), prefix=".plot.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
