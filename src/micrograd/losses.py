@@ -1,0 +1,195 @@
+"""Loss functions over a batch, each returning the batch mean as one ``Value``; and accuracy.
+
+Every loss is written so that no step subtracts two nearly equal large numbers: they stay finite
+and accurate for logits of +-1000. Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Sequence
+
+from micrograd.engine import Value, dot, total
+
+__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "accuracy", "LOSSES"]
+
+Scalar = Value | float
+
+
+def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Sequence[float]]) -> Value:
+    """Mean squared error over every element, as ``torch.nn.functional.mse_loss``.
+
+    Each prediction is a Value (with a number as its target) or a list of Values (with a list of
+    numbers of the same length).
+    """
+    _check_batch(preds, targets, "mse")
+    errors = []
+    for i, (pred, target) in enumerate(zip(preds, targets)):
+        if _is_scalar(pred):
+            errors.append((_as_value(pred, "mse", "preds", i) - _real(target, "mse", "targets", i)) ** 2)
+            continue
+        if _is_scalar(target) or len(pred) != len(target) or len(pred) == 0:
+            raise ValueError(f"mse: preds[{i}] and targets[{i}] must have the same non-zero length")
+        for p, t in zip(pred, target):
+            errors.append((_as_value(p, "mse", "preds", i) - _real(t, "mse", "targets", i)) ** 2)
+    return total(errors) / len(errors)
+
+
+def hinge(scores: Sequence[Scalar], targets: Sequence[float]) -> Value:
+    """Mean of ``relu(1 - y * s)`` for targets ``y`` of +1 or -1: the original demo's max-margin loss."""
+    _check_batch(scores, targets, "hinge")
+    terms = []
+    for i, (score, target) in enumerate(zip(scores, targets)):
+        y = _real(target, "hinge", "targets", i)
+        if y not in (1.0, -1.0):
+            raise ValueError(f"hinge: targets must be +1 or -1, got targets[{i}] = {target!r}")
+        terms.append((1.0 - y * _as_value(_one(score, "hinge", i), "hinge", "scores", i)).relu())
+    return total(terms) / len(terms)
+
+
+def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence[float]) -> Value:
+    """Mean of ``-y log(sigmoid(x)) - (1-y) log(1 - sigmoid(x))`` for targets ``y`` in [0, 1].
+
+    Computed as ``y * softplus(-x) + (1-y) * softplus(x)``: two non-negative terms, so no
+    cancellation, for any logit.
+    """
+    _check_batch(logits, targets, "binary_cross_entropy_with_logits")
+    terms = []
+    for i, (logit, target) in enumerate(zip(logits, targets)):
+        y = _real(target, "binary_cross_entropy_with_logits", "targets", i)
+        if not 0.0 <= y <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], got targets[{i}] = {target!r}")
+        x = _as_value(_one(logit, "binary_cross_entropy_with_logits", i), "binary_cross_entropy_with_logits", "logits", i)
+        if y == 1.0:
+            terms.append((-x).softplus())
+        elif y == 0.0:
+            terms.append(x.softplus())
+        else:
+            terms.append(y * (-x).softplus() + (1.0 - y) * x.softplus())
+    return total(terms) / len(terms)
+
+
+def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) -> Value:
+    """Mean of ``-log softmax(logits[i])[targets[i]]``, as ``torch.nn.functional.cross_entropy``.
+
+    Log-sum-exp with the largest logit's value subtracted as a constant first, so ``exp`` never
+    overflows; then ``log(sum) - shifted[target]`` adds two non-negative numbers.
+    """
+    _check_batch(logits, targets, "cross_entropy")
+    classes = None
+    terms = []
+    for i, (row, target) in enumerate(zip(logits, targets)):
+        if _is_scalar(row):
+            raise TypeError(f"cross_entropy: logits[{i}] must be a list of class scores, got a single number")
+        row = [_as_value(v, "cross_entropy", "logits", i) for v in row]
+        if classes is None:
+            classes = len(row)
+            if classes == 0:
+                raise ValueError("cross_entropy: logits[0] is empty; each sample needs one score per class")
+        elif len(row) != classes:
+            raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}")
+        k = _class_index(target, classes, i)
+        largest = max(v.data for v in row)
+        shifted = [v - largest for v in row]
+        terms.append(total([s.exp() for s in shifted]).log() - shifted[k])
+    return total(terms) / len(terms)
+
+
+def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
+    """``weight * sum(p**2 for p in params)``, the sum as one ``dot`` node."""
+    params = list(params)
+    weight = _real(weight, "l2_penalty", "weight")
+    if not params:
+        return Value(0.0)
+    return weight * dot(params, params)
+
+
+def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:
+    """The fraction of samples classified correctly (a plain float).
+
+    Binary scores (a Value or number each): class is ``score > 0``, compared with targets in
+    {-1, +1} or {0, 1}. Multi-class scores (a list each): class is the argmax, compared with
+    class indices.
+    """
+    _check_batch(scores, targets, "accuracy")
+    correct = 0
+    for i, (score, target) in enumerate(zip(scores, targets)):
+        if _is_scalar(score) or len(score) == 1:
+            value = _number(_one(score, "accuracy", i))
+            y = _real(target, "accuracy", "targets", i)
+            if y not in (1.0, -1.0, 0.0):
+                raise ValueError(f"accuracy: binary targets must be -1/+1 or 0/1, got targets[{i}] = {target!r}")
+            correct += (value > 0) == (y > 0)
+        else:
+            values = [_number(v) for v in score]
+            k = _class_index(target, len(values), i, "accuracy")
+            correct += max(range(len(values)), key=values.__getitem__) == k
+    return correct / len(scores)
+
+
+LOSSES = {
+    "mse": mse,
+    "hinge": hinge,
+    "bce": binary_cross_entropy_with_logits,
+    "cross_entropy": cross_entropy,
+}
+"""The losses by the short names ``micrograd.train.fit`` and the command line use."""
+
+
+def _check_batch(outputs, targets, name: str) -> None:
+    for argument, value in (("predictions", outputs), ("targets", targets)):
+        if _is_scalar(value) or not hasattr(value, "__len__"):
+            raise TypeError(f"{name}: {argument} must be a list over the batch, got {type(value).__name__}")
+    if len(outputs) != len(targets):
+        raise ValueError(f"{name}: {len(outputs)} predictions but {len(targets)} targets")
+    if len(outputs) == 0:
+        raise ValueError(f"{name}: the batch is empty")
+
+
+def _is_scalar(x) -> bool:
+    return type(x) is Value or isinstance(x, numbers.Real)
+
+
+def _one(x, name: str, i: int):
+    """A binary score: a Value or number, or a one-element list of one (an MLP's ``forward``)."""
+    if _is_scalar(x):
+        return x
+    if hasattr(x, "__len__") and len(x) == 1:
+        return x[0]
+    raise ValueError(f"{name}: expected one score per sample, sample {i} has {len(x) if hasattr(x, '__len__') else x!r}")
+
+
+def _as_value(x, name: str, argument: str, i: int) -> Value:
+    if type(x) is Value:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return Value(x)
+    raise TypeError(f"{name}: {argument}[{i}] must be a Value or a number, got {type(x).__name__}: {x!r}")
+
+
+def _real(x, name: str, argument: str, i: int | None = None) -> float:
+    where = argument if i is None else f"{argument}[{i}]"
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name}: {where} must be a number, got {type(x).__name__}: {x!r}")
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"{name}: {where} must be finite, got {x!r}")
+    return x
+
+
+def _number(x) -> float:
+    return x.data if type(x) is Value else float(x)
+
+
+def _class_index(target, classes: int, i: int, name: str = "cross_entropy") -> int:
+    if isinstance(target, bool):
+        raise ValueError(f"{name}: targets[{i}] must be a class index, got {target!r}")
+    if not isinstance(target, numbers.Integral):
+        if isinstance(target, numbers.Real) and float(target).is_integer():
+            target = int(target)  # 2.0 from a float array is class 2
+        else:
+            raise ValueError(f"{name}: targets[{i}] must be a class index, got {target!r}")
+    if not 0 <= target < classes:
+        raise ValueError(f"{name}: targets[{i}] = {target} is not a class index in 0..{classes - 1}")
+    return int(target)

@@ -1,0 +1,196 @@
+"""Optimizers (SGD, Adam, AdamW) and learning-rate schedules. Standard library only.
+
+Each update does the same floating-point operations in the same order as ``torch.optim`` 2.13
+(its single-tensor code path), so a run here and a run in PyTorch stay together step for step.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Iterable
+
+from micrograd.engine import Value
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LinearDecay", "CosineDecay"]
+
+
+class Optimizer:
+    """Holds the parameters and the learning rate ``lr`` (settable, e.g. by a schedule)."""
+
+    def __init__(self, params: Iterable[Value], lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: params is empty; pass model.parameters()")
+        for i, p in enumerate(self.params):
+            if type(p) is not Value:
+                raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value")
+        self.lr = _non_negative(lr, "lr")
+
+    def zero_grad(self) -> None:
+        """Set every parameter's ``.grad`` to 0, ready for the next ``backward()``."""
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum and (L2) weight decay, as ``torch.optim.SGD``.
+
+    ``g = grad + weight_decay * p``; with momentum ``buf = g`` on the first step, then
+    ``buf = momentum * buf + g``, and ``g = buf``; finally ``p -= lr * g``.
+    """
+
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        super().__init__(params, lr)
+        self.momentum = _non_negative(momentum, "momentum")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self._velocity: list[float | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``."""
+        negative_lr, momentum, weight_decay, velocity = -self.lr, self.momentum, self.weight_decay, self._velocity
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if weight_decay:
+                g = g + weight_decay * p.data
+            if momentum:
+                buffer = velocity[i]
+                buffer = g if buffer is None else buffer * momentum + g
+                velocity[i] = g = buffer
+            p.data = p.data + negative_lr * g
+
+
+class Adam(Optimizer):
+    """Adam, as ``torch.optim.Adam``; ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2)."""
+
+    _decoupled = False  # AdamW shrinks the weights directly instead
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ):
+        super().__init__(params, lr)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_fraction(betas[0], "betas[0]"), _fraction(betas[1], "betas[1]"))
+        self.eps = _non_negative(eps, "eps")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.steps_taken = 0
+        self._mean = [0.0] * len(self.params)  # first moment (torch's exp_avg)
+        self._square = [0.0] * len(self.params)  # second moment (exp_avg_sq)
+
+    def step(self) -> None:
+        """Update every parameter from its ``.grad``."""
+        self.steps_taken += 1
+        lr, eps, weight_decay = self.lr, self.eps, self.weight_decay
+        beta1, beta2 = self.betas
+        step = float(self.steps_taken)
+        step_size = lr / (1 - beta1**step)
+        correction2_root = (1 - beta2**step) ** 0.5
+        keep = 1 - lr * weight_decay
+        mean_weight, square_weight = 1 - beta1, 1 - beta2
+        means, squares = self._mean, self._square
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if weight_decay:
+                if self._decoupled:
+                    p.data = p.data * keep
+                else:
+                    g = g + weight_decay * p.data
+            means[i] = m = _lerp(means[i], g, mean_weight)
+            squares[i] = v = squares[i] * beta2 + square_weight * g * g
+            denominator = math.sqrt(v) / correction2_root + eps
+            p.data = p.data + -step_size * m / denominator
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay, as ``torch.optim.AdamW``: ``p *= 1 - lr * weight_decay`` each step."""
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+
+class _Schedule:
+    """Sets ``optimizer.lr`` to ``lr_at(k)`` before step ``k`` (counting from 0); stays at ``end`` after ``steps``."""
+
+    def __init__(self, optimizer: Optimizer, start: float, end: float, steps: int):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"optimizer must be a micrograd optimizer, got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.start = _non_negative(start, "start")
+        self.end = _non_negative(end, "end")
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps <= 0:
+            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        self.steps = int(steps)
+        self.steps_taken = 0
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, step: int) -> float:
+        return self._lr(min(max(step, 0), self.steps))
+
+    def step(self) -> None:
+        """Call after ``optimizer.step()``: sets the learning rate for the next step."""
+        self.steps_taken += 1
+        self.optimizer.lr = self.lr_at(self.steps_taken)
+
+    def _lr(self, step: int) -> float:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(start={self.start}, end={self.end}, steps={self.steps})"
+
+
+class LinearDecay(_Schedule):
+    """``start + (end - start) * k / steps``: the original demo's ``1.0 - 0.9 * k / 100`` is ``(opt, 1.0, 0.1, 100)``."""
+
+    def _lr(self, step: int) -> float:
+        return self.start + (self.end - self.start) * step / self.steps
+
+
+class CosineDecay(_Schedule):
+    """``end + (start - end) * (1 + cos(pi * k / steps)) / 2``, as ``torch``'s ``CosineAnnealingLR`` up to ``steps``."""
+
+    def _lr(self, step: int) -> float:
+        return self.end + (self.start - self.end) * (1 + math.cos(math.pi * step / self.steps)) / 2
+
+
+def _lerp(start: float, end: float, weight: float) -> float:
+    # PyTorch's lerp, with its two forms: each is the more accurate one for its range of weights.
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1 - weight)
+
+
+def _non_negative(x, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(x).__name__}: {x!r}")
+    x = float(x)
+    if not (0.0 <= x < math.inf):
+        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    return x
+
+
+def _fraction(x, name: str) -> float:
+    x = _non_negative(x, name)
+    if x >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {x!r}")
+    return x

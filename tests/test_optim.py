@@ -1,0 +1,169 @@
+"""Optimizers and schedules against torch.optim 2.13 in float64, step for step."""
+
+import math
+
+import pytest
+import torch
+
+from micrograd.losses import mse
+from micrograd.nn import MLP
+from micrograd.optim import SGD, Adam, AdamW, CosineDecay, LinearDecay
+from test_nn import TorchTwin
+
+XS = [[0.5, -1.2, 2.0], [1.5, 0.3, -0.7], [-2.0, 1.0, 0.1], [0.0, -0.4, 1.3], [1.1, 1.1, -1.1]]
+YS = [0.7, -0.3, 0.2, -0.9, 0.5]
+
+
+def train_both(make_ours, make_theirs, steps: int = 20, schedule=None):
+    """Run ``steps`` of the same training in micrograd and in PyTorch; return both flat parameter lists."""
+    model = MLP(3, [4, 3, 1], activation="tanh", seed=11)
+    twin = TorchTwin(model)
+    optimizer = make_ours(model.parameters())
+    reference = make_theirs(twin.parameters())
+    ours_schedule = schedule[0](optimizer) if schedule else None
+    theirs_schedule = schedule[1](reference) if schedule else None
+    for _ in range(steps):
+        optimizer.zero_grad()
+        mse([model(x) for x in XS], YS).backward()
+        optimizer.step()
+        if ours_schedule:
+            ours_schedule.step()
+
+        reference.zero_grad()
+        torch.nn.functional.mse_loss(torch.stack([twin(x)[0] for x in XS]), torch.tensor(YS, dtype=torch.float64)).backward()
+        reference.step()
+        if theirs_schedule:
+            theirs_schedule.step()
+    return [p.data for p in model.parameters()], twin.flat()
+
+
+def assert_same_parameters(ours, theirs, start):
+    assert len(ours) == len(theirs)
+    assert max(abs(a - b) for a, b in zip(ours, theirs)) < 1e-9
+    moved = max(abs(a - b) for a, b in zip(ours, start))
+    assert moved > 1e-3  # the runs really trained: equal parameters are not just the untouched start
+
+
+def start_parameters():
+    return [p.data for p in MLP(3, [4, 3, 1], activation="tanh", seed=11).parameters()]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, weight_decay=0.01), dict(lr=0.1, momentum=0.8, weight_decay=0.05)],
+)
+def test_sgd_matches_torch(options):
+    ours, theirs = train_both(lambda p: SGD(p, **options), lambda p: torch.optim.SGD(p, **options))
+    assert_same_parameters(ours, theirs, start_parameters())
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(lr=0.01), dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6), dict(lr=0.01, weight_decay=0.1), dict(lr=0.05, betas=(0.3, 0.9))],
+)
+def test_adam_matches_torch(options):
+    ours, theirs = train_both(lambda p: Adam(p, **options), lambda p: torch.optim.Adam(p, **options))
+    assert_same_parameters(ours, theirs, start_parameters())
+
+
+@pytest.mark.parametrize("options", [dict(lr=0.01), dict(lr=0.02, weight_decay=0.5), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4)])
+def test_adamw_matches_torch(options):
+    ours, theirs = train_both(lambda p: AdamW(p, **options), lambda p: torch.optim.AdamW(p, **options))
+    assert_same_parameters(ours, theirs, start_parameters())
+
+
+def test_defaults_match_torchs_defaults():
+    params = MLP(2, [1], seed=0).parameters()
+    adam, adamw = Adam(params), AdamW(params)
+    reference = torch.optim.AdamW([torch.zeros(1)]).defaults
+    assert (adamw.lr, adamw.betas, adamw.eps, adamw.weight_decay) == (
+        reference["lr"], reference["betas"], reference["eps"], reference["weight_decay"])
+    reference = torch.optim.Adam([torch.zeros(1)]).defaults
+    assert (adam.lr, adam.betas, adam.eps, adam.weight_decay) == (
+        reference["lr"], reference["betas"], reference["eps"], reference["weight_decay"])
+
+
+def test_a_schedule_drives_the_optimizer_like_torchs_scheduler():
+    ours, theirs = train_both(
+        lambda p: SGD(p, lr=0.5, momentum=0.5),
+        lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
+        schedule=(lambda o: LinearDecay(o, 0.5, 0.05, 20), lambda o: torch.optim.lr_scheduler.LinearLR(o, 1.0, 0.1, 20)),
+    )
+    assert_same_parameters(ours, theirs, start_parameters())
+
+
+def lrs(schedule, steps):
+    out = [schedule.optimizer.lr]
+    for _ in range(steps):
+        schedule.step()
+        out.append(schedule.optimizer.lr)
+    return out
+
+
+def torch_lrs(make_scheduler, lr, steps):
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=lr)
+    scheduler = make_scheduler(optimizer)
+    out = [optimizer.param_groups[0]["lr"]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        out.append(optimizer.param_groups[0]["lr"])
+    return out
+
+
+def test_linear_decay_is_the_original_demos_formula_and_torchs_linear_lr():
+    optimizer = SGD(MLP(2, [1], seed=0).parameters(), lr=123.0)
+    schedule = LinearDecay(optimizer, 1.0, 0.1, 100)
+    assert optimizer.lr == 1.0  # set for step 0 as soon as the schedule is made
+    ours = lrs(schedule, 100)
+    # the original micrograd demo: learning_rate = 1.0 - 0.9*k/100 at step k
+    assert all(math.isclose(lr, 1.0 - 0.9 * k / 100, rel_tol=1e-14) for k, lr in enumerate(ours))
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=100), 1.0, 100)
+    assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(ours, theirs))
+    assert [schedule.lr_at(k) for k in (0, 50, 100, 150)] == pytest.approx([1.0, 0.55, 0.1, 0.1], rel=1e-15)
+
+
+def test_cosine_decay_is_torchs_cosine_annealing():
+    optimizer = Adam(MLP(2, [1], seed=0).parameters())
+    ours = lrs(CosineDecay(optimizer, 0.3, 0.01, 40), 40)
+    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=40, eta_min=0.01), 0.3, 40)
+    assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(ours, theirs)), list(zip(ours, theirs))
+    schedule = CosineDecay(optimizer, 0.3, 0.01, 40)
+    # the formula by hand: halfway is the mean of the ends; past the end it stays at the end
+    assert schedule.lr_at(20) == pytest.approx(0.155, rel=1e-15)
+    assert schedule.lr_at(40) == schedule.lr_at(1000) == pytest.approx(0.01, rel=1e-15)
+
+
+def test_plain_sgd_step_by_hand():
+    p = MLP(1, [1], activation=None, seed=0).parameters()
+    p[0].data, p[1].data = 2.0, -1.0
+    p[0].grad, p[1].grad = 0.5, -4.0
+    optimizer = SGD(p, lr=0.1, momentum=0.9)
+    optimizer.step()
+    assert (p[0].data, p[1].data) == (2.0 - 0.1 * 0.5, -1.0 + 0.1 * 4.0)
+    optimizer.step()  # momentum buffer: 0.9 * 0.5 + 0.5 = 0.95
+    assert p[0].data == pytest.approx(2.0 - 0.05 - 0.095, rel=1e-15)
+    optimizer.zero_grad()
+    assert p[0].grad == p[1].grad == 0.0
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda p: SGD(p, lr=-0.1), "lr"),
+        (lambda p: SGD(p, lr=float("nan")), "lr"),
+        (lambda p: SGD(p, lr=0.1, momentum=-1), "momentum"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas\[1\]"),
+        (lambda p: Adam(p, betas=0.9), "betas"),
+        (lambda p: AdamW(p, weight_decay=-0.1), "weight_decay"),
+        (lambda p: Adam(p, eps=-1e-8), "eps"),
+        (lambda p: SGD([], lr=0.1), "params is empty"),
+        (lambda p: SGD([1.0, 2.0], lr=0.1), r"params\[0\]"),
+        (lambda p: LinearDecay(SGD(p, lr=0.1), 1.0, 0.1, 0), "steps"),
+        (lambda p: CosineDecay(SGD(p, lr=0.1), -1.0, 0.1, 10), "start"),
+    ],
+)
+def test_bad_settings_raise_naming_the_setting(make, match):
+    params = MLP(2, [1], seed=0).parameters()
+    with pytest.raises((ValueError, TypeError), match=match):
+        make(params)
