@@ -1,0 +1,204 @@
+"""Pictures of a computation graph, laid out as in the lesson: a record per Value, a small node per op.
+
+``to_dot`` needs nothing beyond the standard library; ``draw_dot`` needs the ``graphviz`` package
+(``pip install 'micrograd[viz]'``) and Graphviz's ``dot`` program to render.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from micrograd.engine import Value
+
+__all__ = ["to_dot", "draw_dot", "graph_command", "format_number"]
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
+
+
+def to_dot(root: Value, rankdir: str = "LR", *, precision: int = 4, max_nodes: int = 500) -> str:
+    """The graph that computed ``root`` as DOT text, ready for Graphviz's ``dot`` program.
+
+    Every Value is a record ``label | data x | grad y`` (``precision`` decimals) and every op a
+    small node between its inputs and its result. Node names follow the order of a walk from
+    ``root`` (``n0`` is ``root``), so the same graph always gives the same text. Raises
+    ValueError when the graph has more than ``max_nodes`` Values.
+    """
+    return "digraph {\n" + "".join(_dot_lines(root, rankdir, precision, max_nodes)) + "}\n"
+
+
+def draw_dot(
+    root: Value, rankdir: str = "LR", format: str = "svg", *, precision: int = 4, max_nodes: int = 500
+):
+    """The graph that computed ``root`` as a ``graphviz.Digraph``, the same graph ``to_dot`` writes.
+
+    In Jupyter it shows inline; ``.render(path)`` writes a file and ``.pipe()`` returns the bytes
+    of the picture in ``format`` ('svg', 'png', ...).
+    """
+    try:
+        import graphviz
+    except ImportError as error:
+        raise ImportError(
+            "draw_dot needs the graphviz Python package: pip install 'micrograd[viz]' "
+            "(to_dot gives the DOT text without it)"
+        ) from error
+    lines = _dot_lines(root, rankdir, precision, max_nodes)
+    # The body lines are already valid, escaped DOT: handing them over verbatim means draw_dot
+    # and to_dot cannot disagree (Digraph(...).source == to_dot(...)).
+    return graphviz.Digraph(format=format, body=lines)
+
+
+def graph_command(
+    expression: str,
+    output: str | os.PathLike,
+    *,
+    at: str = "",
+    rankdir: str = "LR",
+    precision: int = 4,
+    max_nodes: int = 500,
+) -> Path:
+    """Parse ``expression`` with the variable values in ``at``, run backward, and draw the graph.
+
+    The picture's format comes from ``output``'s suffix: .svg, .png or .dot. The file is written
+    whole or not at all. Returns the path written.
+    """
+    from micrograd.expression import parse_expression
+
+    path = Path(output)
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"cannot tell the picture format from {str(output)!r}: name a .svg, .png or .dot file")
+    _check_options(rankdir, precision, max_nodes)
+    root = parse_expression(expression, at).root
+    root.backward()
+    if kind == "dot":
+        data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
+    else:
+        data = _render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_bytes_atomically(path, data)
+    return path
+
+
+def format_number(x: float, precision: int = 4) -> str:
+    """``x`` with ``precision`` decimals; in scientific notation when that would hide it or be long."""
+    if x == 0:
+        x = 0.0  # no "-0.0000"
+    magnitude = abs(x)
+    if magnitude >= 1e6 or (magnitude and magnitude < 10.0**-precision):
+        return f"{x:.{precision}e}"
+    return f"{x:.{precision}f}"
+
+
+def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> list[str]:
+    """The body of the DOT graph, one statement a line; the one place that walks the graph."""
+    if not isinstance(root, Value):
+        raise TypeError(f"expected the Value whose graph to draw, got {type(root).__name__}: {root!r}")
+    _check_options(rankdir, precision, max_nodes)
+    nodes = _values_in_walk_order(root)
+    if len(nodes) > max_nodes:
+        raise ValueError(
+            f"the graph has {len(nodes)} Values, more than max_nodes={max_nodes}; pass a larger "
+            f"max_nodes= to draw it anyway (Graphviz may take minutes on thousands of nodes)"
+        )
+    number = {id(v): i for i, v in enumerate(nodes)}
+    # In a left-right layout a record's top-level fields stack vertically, so braces turn them
+    # back into one row; in a top-bottom layout the top level already is a row.
+    left, right = ("{ ", " }") if rankdir in ("LR", "RL") else ("", "")
+    lines = [f"\tgraph [rankdir={rankdir}]\n"]
+    for i, v in enumerate(nodes):
+        fields = f"{_record_text(v.label)} | data {format_number(v.data, precision)} | grad {format_number(v.grad, precision)}"
+        lines.append(f'\tn{i} [label="{left}{fields}{right}" shape=record]\n')
+        if v._op:
+            lines.append(f'\tn{i}_op [label="{_dot_text(v._op)}" fontsize=11 height=0.3 margin="0.05,0.02"]\n')
+            lines.append(f"\tn{i}_op -> n{i}\n")
+    for i, v in enumerate(nodes):
+        # An input used twice (a * a) gets two edges: the op really has two inputs.
+        for child in v._prev:
+            lines.append(f"\tn{number[id(child)]} -> n{i}_op\n")
+    return lines
+
+
+def _values_in_walk_order(root: Value) -> list[Value]:
+    """Every Value ``root`` depends on, ``root`` first, each once; an explicit stack, no recursion."""
+    seen = {id(root)}
+    order = [root]
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in reversed(node._prev):  # reversed: the first input is walked first
+            if id(child) not in seen:
+                seen.add(id(child))
+                order.append(child)
+                stack.append(child)
+    return order
+
+
+def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    if type(precision) is not int or not 0 <= precision <= 17:
+        raise ValueError(f"precision must be a whole number of decimals from 0 to 17, got {precision!r}")
+    if type(max_nodes) is not int or max_nodes < 1:
+        raise ValueError(f"max_nodes must be a positive whole number, got {max_nodes!r}")
+
+
+def _record_text(text: str) -> str:
+    """``text`` escaped for one field of a record label inside a double-quoted DOT string."""
+    out = []
+    text = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    for i, ch in enumerate(text):
+        if ch in '{}|<>"\\':  # record syntax and DOT quoting
+            out.append("\\" + ch)
+        elif ch == " ":
+            # Graphviz trims blanks at a field's ends, even escaped ones: a no-break space stays.
+            kept = i == 0 or i == len(text) - 1 or text[i - 1] in " \n" or text[i + 1] == "\n"
+            out.append("\u00a0" if kept else " ")
+        elif ch == "\n":
+            out.append("\\n")
+        elif not ch.isprintable():
+            out.append(repr(ch)[1:-1].replace("\\", "\\\\"))  # shown as \x07, never raw
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _dot_text(text: str) -> str:
+    """``text`` for a plain (non-record) label inside a double-quoted DOT string."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _render(graph) -> bytes:
+    """Run Graphviz on ``graph``, turning its failures into the errors the CLI reports."""
+    import graphviz
+
+    try:
+        return graph.pipe()
+    except graphviz.ExecutableNotFound:
+        raise OSError(
+            "Graphviz's dot program is not installed or not on PATH (Debian: apt install graphviz); "
+            "a .dot output needs no Graphviz"
+        ) from None
+    except graphviz.CalledProcessError as error:
+        detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise OSError(f"Graphviz's dot failed: {detail[-1] if detail else error}") from None
+
+
+def _write_bytes_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` via a temporary file in the same folder and ``os.replace``: whole or not at all."""
+    # open(..., "xb") rather than mkstemp: the picture gets the usual permissions (umask), not 0600.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
