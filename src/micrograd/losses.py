@@ -29,6 +29,8 @@ def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Se
         if _is_scalar(pred):
             errors.append((_as_value(pred, "mse", "preds", i) - _real(target, "mse", "targets", i)) ** 2)
             continue
+        if isinstance(pred, (str, bytes)) or not hasattr(pred, "__len__"):
+            raise TypeError(f"mse: preds[{i}] must be a Value, a number or a list of them, got {type(pred).__name__}")
         if _is_scalar(target) or len(pred) != len(target) or len(pred) == 0:
             raise ValueError(f"mse: preds[{i}] and targets[{i}] must have the same non-zero length")
         for p, t in zip(pred, target):

@@ -1,0 +1,174 @@
+"""Losses against torch.nn.functional in float64: values and gradients, including logits of +-1000."""
+
+import math
+import random
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from micrograd import Value
+from micrograd.losses import LOSSES, accuracy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
+
+REL = 1e-12
+
+
+def close(ours: float, theirs: float, rel: float = REL) -> bool:
+    return math.isclose(ours, theirs, rel_tol=rel, abs_tol=1e-300)
+
+
+def leaves(numbers):
+    return [Value(x) for x in numbers]
+
+
+def torch_leaves(numbers):
+    return torch.tensor(numbers, dtype=torch.float64, requires_grad=True)
+
+
+def check(loss: Value, inputs: list[Value], reference: torch.Tensor, reference_inputs: torch.Tensor):
+    """``loss`` equals ``reference``, and d loss / d input equals PyTorch's for every input."""
+    loss.backward()
+    reference.backward()
+    assert close(loss.data, reference.item()), (loss.data, reference.item())
+    theirs = reference_inputs.grad.flatten().tolist()
+    ours = [v.grad for v in inputs]
+    assert all(close(a, b) for a, b in zip(ours, theirs)), list(zip(ours, theirs))
+
+
+def test_mse_matches_torch_for_scalars_and_vectors():
+    rng = random.Random(0)
+    preds = [rng.uniform(-3, 3) for _ in range(7)]
+    targets = [rng.uniform(-3, 3) for _ in range(7)]
+    ours = leaves(preds)
+    theirs = torch_leaves(preds)
+    check(mse(ours, targets), ours, F.mse_loss(theirs, torch.tensor(targets, dtype=torch.float64)), theirs)
+
+    rows = [[rng.uniform(-3, 3) for _ in range(3)] for _ in range(4)]
+    row_targets = [[rng.uniform(-3, 3) for _ in range(3)] for _ in range(4)]
+    ours = [leaves(row) for row in rows]
+    theirs = torch_leaves(rows)
+    check(mse(ours, row_targets), [v for row in ours for v in row],
+          F.mse_loss(theirs, torch.tensor(row_targets, dtype=torch.float64)), theirs)
+
+
+def test_hinge_matches_the_formula_in_torch():
+    scores = [2.5, -0.3, 0.9, -4.0, 1.0, 0.2, 1000.0, -1000.0]
+    targets = [1, 1, -1, -1, 1, -1, 1, 1]
+    ours = leaves(scores)
+    theirs = torch_leaves(scores)
+    y = torch.tensor(targets, dtype=torch.float64)
+    check(hinge(ours, targets), ours, torch.relu(1 - y * theirs).mean(), theirs)
+
+
+def test_hinge_by_hand():
+    # relu(1 - 1*0.5) = 0.5, relu(1 - (-1)*(-3)) = 0: mean 0.25
+    assert hinge([Value(0.5), Value(-3.0)], [1, -1]).data == 0.25
+
+
+@pytest.mark.parametrize("logits", [[0.3, -1.7, 2.2, 0.0, -0.4, 5.0], [1000.0, -1000.0, 1000.0, -1000.0, 3.0, -3.0]])
+def test_binary_cross_entropy_matches_torch(logits):
+    targets = [1, 0, 0, 1, 1, 0]
+    ours = leaves(logits)
+    theirs = torch_leaves(logits)
+    loss = binary_cross_entropy_with_logits(ours, targets)
+    reference = F.binary_cross_entropy_with_logits(theirs, torch.tensor(targets, dtype=torch.float64))
+    assert math.isfinite(loss.data)
+    check(loss, ours, reference, theirs)
+
+
+def test_binary_cross_entropy_with_soft_targets_and_tiny_losses():
+    # Soft targets, and confident right answers whose loss is ~1e-13: compared with the textbook formula
+    # -y log(sigmoid(x)) - (1-y) log(1 - sigmoid(x)) in torch, written with logsigmoid so it is exact too.
+    logits = [0.7, -2.0, 30.0, -30.0, 12.0]
+    targets = [0.25, 0.9, 1.0, 0.0, 0.5]
+    ours = leaves(logits)
+    theirs = torch_leaves(logits)
+    y = torch.tensor(targets, dtype=torch.float64)
+    reference = (-(y * F.logsigmoid(theirs)) - (1 - y) * F.logsigmoid(-theirs)).mean()
+    check(binary_cross_entropy_with_logits(ours, targets), ours, reference, theirs)
+    # A lone confident sample: loss log(1 + e**-30) and slope -1/(1 + e**30), both ~1e-13. PyTorch's own
+    # gradient, sigmoid(x) - y, loses 3 digits here to cancellation; this one keeps them all.
+    single = Value(30.0)
+    loss = binary_cross_entropy_with_logits([single], [1])
+    loss.backward()
+    assert close(loss.data, math.log1p(math.exp(-30.0)))
+    assert close(single.grad, -1 / (1 + math.exp(30.0)))
+
+
+@pytest.mark.parametrize(
+    "rows, targets",
+    [
+        ([[0.2, -1.0, 3.1], [1.5, 1.4, -0.3], [0.0, 0.0, 0.0], [-2.0, 4.0, 1.0]], [2, 0, 1, 1]),
+        ([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [1000.0, 1000.0, -1000.0]], [1, 2, 0]),
+        ([[3.0, 1.0]], [0]),
+    ],
+)
+def test_cross_entropy_matches_torch(rows, targets):
+    ours = [leaves(row) for row in rows]
+    theirs = torch_leaves(rows)
+    loss = cross_entropy(ours, targets)
+    assert math.isfinite(loss.data)
+    check(loss, [v for row in ours for v in row], F.cross_entropy(theirs, torch.tensor(targets)), theirs)
+
+
+def test_cross_entropy_of_a_huge_wrong_margin_is_the_margin():
+    # -log softmax([1000, -1000])[1] = 2000 + log(1 + e**-2000) = 2000 exactly in float64
+    assert cross_entropy([[Value(1000.0), Value(-1000.0)]], [1]).data == 2000.0
+
+
+def test_l2_penalty_matches_torch_and_the_hand_value():
+    numbers = [0.5, -2.0, 3.0]
+    ours = leaves(numbers)
+    theirs = torch_leaves(numbers)
+    check(l2_penalty(ours, 1e-4), ours, 1e-4 * (theirs**2).sum(), theirs)
+    assert l2_penalty([Value(3.0), Value(4.0)]).data == 25.0
+    assert l2_penalty([], 0.1).data == 0.0
+
+
+def test_accuracy_binary_and_multiclass_against_scikit_learn():
+    from sklearn.metrics import accuracy_score
+
+    scores = [0.3, -1.0, 2.0, -0.1, 0.0, 5.0]
+    pm_targets = [1, -1, -1, 1, -1, 1]
+    expected = accuracy_score([t > 0 for t in pm_targets], [s > 0 for s in scores])
+    assert accuracy(leaves(scores), pm_targets) == expected == 4 / 6
+    assert accuracy(leaves(scores), [(t + 1) // 2 for t in pm_targets]) == expected  # 0/1 targets
+    assert accuracy([[Value(s)] for s in scores], pm_targets) == expected  # one-element lists
+
+    rows = [[0.1, 0.7, 0.2], [2.0, -1.0, 0.0], [0.0, 0.1, 0.3], [1.0, 3.0, 2.0]]
+    classes = [1, 0, 0, 2]
+    expected = accuracy_score(classes, [max(range(3), key=row.__getitem__) for row in rows])
+    assert accuracy([leaves(row) for row in rows], classes) == expected == 0.5
+
+
+def test_losses_by_name():
+    assert LOSSES["hinge"] is hinge and LOSSES["bce"] is binary_cross_entropy_with_logits
+    assert set(LOSSES) == {"mse", "hinge", "bce", "cross_entropy"}
+
+
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda: mse([Value(1.0)], [1.0, 2.0]), ValueError, "1 predictions but 2 targets"),
+        (lambda: mse([], []), ValueError, "empty"),
+        (lambda: mse([[Value(1.0)]], [[1.0, 2.0]]), ValueError, "same non-zero length"),
+        (lambda: hinge([Value(1.0)], [0]), ValueError, "targets must be"),
+        (lambda: hinge([Value(1.0)], [2]), ValueError, "targets must be"),
+        (lambda: hinge(Value(1.0), [1]), TypeError, "list over the batch"),
+        (lambda: binary_cross_entropy_with_logits([Value(0.0)], [1.5]), ValueError, r"\[0, 1\]"),
+        (lambda: binary_cross_entropy_with_logits([Value(0.0)], [float("nan")]), ValueError, "finite"),
+        (lambda: binary_cross_entropy_with_logits([], []), ValueError, "empty"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [2]), ValueError, "class index in 0..1"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [-1]), ValueError, "class index"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [0.5]), ValueError, "class index"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)], [Value(0.0)]], [0, 0]), ValueError, "logits\\[1\\] has 1"),
+        (lambda: cross_entropy([Value(0.0)], [0]), TypeError, "list of class scores"),
+        (lambda: cross_entropy([[]], [0]), ValueError, "empty"),
+        (lambda: accuracy([Value(1.0)], [1, 1]), ValueError, "1 predictions but 2"),
+        (lambda: accuracy([Value(1.0)], [0.5]), ValueError, "binary targets"),
+        (lambda: mse(["a"], [1.0]), TypeError, r"preds\[0\]"),
+    ],
+)
+def test_bad_batches_raise_clear_errors(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
