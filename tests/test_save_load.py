@@ -1,0 +1,166 @@
+"""Saving and loading models: bit-exact round trips, atomic writes, and refusal of bad files."""
+
+import json
+import os
+import pickle
+import re
+import struct
+
+import pytest
+
+import micrograd.nn as nn
+from micrograd.nn import MLP
+
+
+def bits(x: float) -> bytes:
+    return struct.pack("<d", x)
+
+
+def saved_model(tmp_path, **kwargs):
+    model = MLP(3, [5, 4, 2], activation="tanh", output_activation="sigmoid", seed=9, **kwargs)
+    path = tmp_path / "model.json"
+    model.save(path)
+    return model, path
+
+
+def test_round_trip_is_bit_exact_and_keeps_the_architecture(tmp_path):
+    model, path = saved_model(tmp_path)
+    # awkward floats too: subnormal, the largest double, values with 17 significant digits
+    awkward = [5e-324, -1.7976931348623157e308, 0.1 + 0.2, 1 / 3, -0.0, 2.0**-1074 * 3]
+    for p, x in zip(model.parameters(), awkward):
+        p.data = x
+    model.save(path)
+    loaded = MLP.load(path)
+    assert repr(loaded) == repr(model) == "MLP(3, [5, 4, 2], activation='tanh', output_activation='sigmoid')"
+    assert [bits(p.data) for p in loaded.parameters()] == [bits(p.data) for p in model.parameters()]
+    assert [p.label for p in loaded.parameters()] == [p.label for p in model.parameters()]
+
+    trained = MLP(2, [16, 16, 1], seed=4)
+    trained.save(path)
+    again = MLP.load(path)
+    x = [0.3, -1.2]
+    assert bits(again(x).data) == bits(trained(x).data)
+
+
+def test_file_is_readable_json_with_format_version_and_architecture(tmp_path):
+    model, path = saved_model(tmp_path)
+    state = json.loads(path.read_text())  # the standard library reads it: no custom decoder needed
+    assert state["format"] == "micrograd-mlp" and state["version"] == 1
+    assert (state["nin"], state["nouts"]) == (3, [5, 4, 2])
+    assert (state["activation"], state["output_activation"]) == ("tanh", "sigmoid")
+    first = model.layers[0].neurons[1]
+    assert state["weights"][0]["w"][1] == [w.data for w in first.w]
+    assert state["weights"][0]["b"][1] == first.b.data
+    linear = MLP(2, [1], activation=None, seed=0)
+    linear.save(path)
+    assert json.loads(path.read_text())["activation"] is None
+    assert MLP.load(path).activation is None
+
+
+def test_a_failure_mid_write_leaves_the_old_file_intact_and_no_temporary_file(tmp_path, monkeypatch):
+    model, path = saved_model(tmp_path)
+    before = path.read_bytes()
+
+    def crash(fd):  # after the new text is written into the temporary file, before the rename
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(os, "fsync", crash)
+    other = MLP(3, [5, 4, 2], activation="tanh", output_activation="sigmoid", seed=10)
+    with pytest.raises(OSError, match="simulated"):
+        other.save(path)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"]
+    monkeypatch.undo()
+    other.save(path)
+    assert path.read_bytes() != before
+
+
+def test_an_interrupted_write_is_cleaned_up_too(tmp_path, monkeypatch):
+    model, path = saved_model(tmp_path)
+    before = path.read_bytes()
+
+    def interrupted(src, dst):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        MLP(3, [2], seed=0).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.json"]
+
+
+def test_save_into_a_new_file_and_a_missing_folder(tmp_path):
+    model = MLP(2, [3, 1], seed=0)
+    model.save(str(tmp_path / "fresh.json"))
+    assert MLP.load(str(tmp_path / "fresh.json")).num_parameters() == 13
+    with pytest.raises(FileNotFoundError):
+        model.save(tmp_path / "no-such-folder" / "m.json")
+    with pytest.raises(FileNotFoundError):
+        MLP.load(tmp_path / "absent.json")
+
+
+def rewrite(path, change):
+    state = json.loads(path.read_text())
+    change(state)
+    path.write_text(json.dumps(state))
+
+
+@pytest.mark.parametrize(
+    "spoil, problem",
+    [
+        (lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]), "not valid JSON"),
+        (lambda p: p.write_text(""), "not valid JSON"),
+        (lambda p: p.write_text("hello, I am not JSON"), "not valid JSON"),
+        (lambda p: p.write_bytes(pickle.dumps(MLP(2, [1], seed=0))), "not"),
+        (lambda p: p.write_bytes(bytes(range(256))), "not UTF-8"),
+        (lambda p: p.write_text("[1, 2, 3]"), "expected a JSON object"),
+        (lambda p: rewrite(p, lambda s: s.update(version=2)), "unsupported version 2"),
+        (lambda p: rewrite(p, lambda s: s.pop("version")), "unsupported version None"),
+        (lambda p: rewrite(p, lambda s: s.update(format="keras")), "not a micrograd model"),
+        (lambda p: rewrite(p, lambda s: s.pop("weights")), "missing weights"),
+        (lambda p: rewrite(p, lambda s: s.update(nin=4)), "layer 0, neuron 0: expected 4 weights"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=[5, 4])), "weights should list 2 layers, found 3"),
+        (lambda p: rewrite(p, lambda s: s["weights"][1]["w"][2].pop()), "layer 1, neuron 2: expected 5 weights"),
+        (lambda p: rewrite(p, lambda s: s["weights"][2]["b"].append(0.5)), "'b' should have 2 numbers"),
+        (lambda p: rewrite(p, lambda s: s["weights"][0]["w"].pop()), "'w' should have 5 rows"),
+        (lambda p: rewrite(p, lambda s: s["weights"][0]["w"][0].__setitem__(0, "0.5")), "expected a number"),
+        (lambda p: rewrite(p, lambda s: s["weights"][0]["b"].__setitem__(0, True)), "expected a number"),
+        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: activation"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=[])), "bad architecture"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)), "finite"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\g<1>1e999", p.read_text(), count=1)), "finite"),
+        (lambda p: p.write_text(p.read_text().replace('"version": 1', '"version": 1.5')), "unsupported version"),
+    ],
+)
+def test_bad_files_are_refused_with_a_value_error_naming_the_file(tmp_path, spoil, problem):
+    _, path = saved_model(tmp_path)
+    spoil(path)
+    with pytest.raises(ValueError) as caught:
+        MLP.load(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert problem in message
+
+
+def test_loading_a_pickle_never_runs_it(tmp_path):
+    flag = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(flag), "w"))
+
+    path = tmp_path / "evil.json"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(ValueError):
+        MLP.load(path)
+    assert not flag.exists()
+
+
+def test_loading_does_not_disturb_the_unseeded_generator(tmp_path):
+    _, path = saved_model(tmp_path)
+    nn.seed(5)
+    expected = [p.data for p in MLP(2, [3]).parameters()]
+    nn.seed(5)
+    MLP.load(path)
+    assert [p.data for p in MLP(2, [3]).parameters()] == expected
