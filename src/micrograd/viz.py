@@ -109,7 +109,8 @@ def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> lis
     left, right = ("{ ", " }") if rankdir in ("LR", "RL") else ("", "")
     lines = [f"\tgraph [rankdir={rankdir}]\n"]
     for i, v in enumerate(nodes):
-        fields = f"{_record_text(v.label)} | data {format_number(v.data, precision)} | grad {format_number(v.grad, precision)}"
+        data, grad = format_number(v.data, precision), format_number(v.grad, precision)
+        fields = f"{_record_text(v.label)} | data {data} | grad {grad}"
         lines.append(f'\tn{i} [label="{left}{fields}{right}" shape=record]\n')
         if v._op:
             lines.append(f'\tn{i}_op [label="{_dot_text(v._op)}" fontsize=11 height=0.3 margin="0.05,0.02"]\n')
