@@ -1,0 +1,111 @@
+"""Moving an MLP to PyTorch and back: the path for a model that outgrows a scalar engine.
+
+PyTorch is optional (``pip install micrograd[export]``) and imported only inside these functions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from micrograd.nn import MLP
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["to_torch", "from_torch"]
+
+# micrograd activation name -> torch.nn module class name
+_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+
+
+def to_torch(model: MLP) -> torch.nn.Sequential:
+    """An equivalent float64 ``torch.nn.Sequential`` of ``Linear`` layers and activations.
+
+    Its outputs equal ``model``'s to about 1e-15 (only the order of additions differs). PyTorch's
+    random generator is left untouched: the layers are created without PyTorch's initialisation.
+    """
+    import torch
+
+    if not isinstance(model, MLP):
+        raise TypeError(f"to_torch takes a micrograd MLP, got {type(model).__name__}")
+    modules = []
+    for layer in model.layers:
+        linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64))
+            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+        modules.append(linear)
+        if layer.activation is not None:
+            modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
+    return torch.nn.Sequential(*modules)
+
+
+def from_torch(module: torch.nn.Module) -> MLP:
+    """Read a ``torch.nn.Sequential`` of ``Linear`` layers, each optionally followed by ReLU, Tanh or
+    Sigmoid, into an MLP (weights converted exactly to float64; a missing bias becomes 0).
+
+    Every hidden layer must use the same activation, as an MLP has one ``activation`` for them.
+    Anything else (convolutions, dropout, other activations) raises ``ValueError`` naming the layer.
+    """
+    import torch
+
+    names = {getattr(torch.nn, cls): name for name, cls in _TORCH_ACTIVATIONS.items()}
+    if isinstance(module, torch.nn.Linear):
+        parts = [("0", module)]
+    elif isinstance(module, torch.nn.Sequential):
+        parts = list(_flatten(module))
+    else:
+        raise ValueError(f"from_torch reads a torch.nn.Sequential (or one Linear), got {type(module).__name__}")
+
+    linears: list[torch.nn.Linear] = []
+    activations: list[str | None] = []
+    for position, part in parts:
+        if isinstance(part, torch.nn.Identity):
+            continue
+        if isinstance(part, torch.nn.Linear):
+            if linears and part.in_features != linears[-1].out_features:
+                raise ValueError(
+                    f"layer {position} (Linear) takes {part.in_features} inputs, "
+                    f"but the layer before it gives {linears[-1].out_features}"
+                )
+            linears.append(part)
+            activations.append(None)
+        elif type(part) in names:
+            if not linears:
+                raise ValueError(f"layer {position} ({type(part).__name__}) comes before any Linear layer")
+            if activations[-1] is not None:
+                raise ValueError(f"layer {position} ({type(part).__name__}) is a second activation after one Linear")
+            activations[-1] = names[type(part)]
+        else:
+            supported = "Linear, " + ", ".join(_TORCH_ACTIVATIONS.values()) + ", Identity"
+            raise ValueError(f"layer {position} ({type(part).__name__}) is not supported; an MLP has only {supported}")
+    if not linears:
+        raise ValueError("from_torch: the module has no Linear layer")
+
+    hidden = set(activations[:-1])
+    if len(hidden) > 1:
+        found = ", ".join(sorted(str(a) for a in hidden))
+        raise ValueError(f"from_torch: an MLP has one activation for all hidden layers, found {found}")
+    activation = hidden.pop() if hidden else "relu"  # with no hidden layer the choice has no effect
+    model = MLP(linears[0].in_features, [linear.out_features for linear in linears], activation, activations[-1], seed=0)
+    for i, (layer, linear) in enumerate(zip(model.layers, linears)):
+        if not all(torch.isfinite(t).all() for t in (linear.weight, linear.bias) if t is not None):
+            raise ValueError(f"from_torch: Linear layer {i} holds NaN or infinite weights")
+        weight = linear.weight.detach().to(torch.float64).tolist()
+        bias = [0.0] * layer.nout if linear.bias is None else linear.bias.detach().to(torch.float64).tolist()
+        for neuron, row, b in zip(layer.neurons, weight, bias):
+            for w, x in zip(neuron.w, row):
+                w.data = x
+            neuron.b.data = b
+    return model
+
+
+def _flatten(sequential, prefix: str = ""):
+    """(position, module) for every module of a Sequential, nested Sequentials opened up."""
+    import torch
+
+    for name, child in sequential.named_children():
+        if isinstance(child, torch.nn.Sequential):
+            yield from _flatten(child, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}", child
