@@ -22,10 +22,11 @@ class Value:
     it was made from, in order, and ``_op`` the symbol of the op that made it ('' for a leaf).
     """
 
-    # The inputs sit in two slots rather than a tuple: one object per node instead of two halves
-    # the work of CPython's cyclic garbage collector, which dominates building large graphs.
+    # Building a large graph is dominated by CPython's cyclic garbage collector, whose work grows
+    # with the number and size of tracked objects. So the inputs sit in two slots rather than a
+    # tuple (one object per node, not two), and there is no __weakref__ slot (80 bytes, not 96).
     # _x is the first input (all of them, as a tuple, for ops of many inputs), _y the second.
-    __slots__ = ("data", "grad", "label", "_rule", "_x", "_y", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_rule", "_x", "_y")
     __array_ufunc__ = None  # NumPy scalars on the left of an operator defer to Value's methods
 
     def __init__(self, data: float, *, label: str = ""):
