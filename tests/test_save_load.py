@@ -164,3 +164,11 @@ def test_loading_does_not_disturb_the_unseeded_generator(tmp_path):
     nn.seed(5)
     MLP.load(path)
     assert [p.data for p in MLP(2, [3]).parameters()] == expected
+
+
+def test_saved_file_gets_the_usual_permissions_not_a_temporary_files(tmp_path):
+    ordinary = tmp_path / "ordinary.txt"
+    ordinary.write_text("x")  # created by plain open(): permissions from the umask
+    path = tmp_path / "model.json"
+    MLP(2, [1], seed=0).save(path)
+    assert (path.stat().st_mode & 0o777) == (ordinary.stat().st_mode & 0o777)

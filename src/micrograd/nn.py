@@ -19,7 +19,7 @@ import math
 import operator
 import os
 import random
-import tempfile
+import secrets
 from typing import Callable, Sequence
 
 from micrograd.engine import Value, dot
@@ -326,10 +326,11 @@ def _write_text_atomically(path: str | os.PathLike, text: str) -> None:
     A crash or error part-way leaves the previous file untouched and removes the temporary one.
     """
     target = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(target))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    folder, name = os.path.split(os.path.abspath(target))
+    # open(..., "x") rather than mkstemp, so the saved file gets the usual permissions (umask), not 0600
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
+        with open(temporary, "x", encoding="utf-8") as file:
             file.write(text)
             file.flush()
             os.fsync(file.fileno())
