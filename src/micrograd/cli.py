@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--at", default="", help="values of the variables, e.g. x1=2,x2=0")
     graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR")
     graph.add_argument("--precision", type=_positive_int, default=4, help="decimals shown")
+    graph.add_argument("--max-nodes", type=_positive_int, default=500, help="refuse bigger graphs")
 
     explore = commands.add_parser("explore", help="write an interactive training page (HTML)")
     explore.add_argument("--out", default="explore", help="folder for the page")
@@ -97,7 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "graph":
             from micrograd.viz import graph_command
 
-            graph_command(args.expression, args.output, at=args.at, rankdir=args.rankdir, precision=args.precision)
+            path = graph_command(
+                args.expression,
+                args.output,
+                at=args.at,
+                rankdir=args.rankdir,
+                precision=args.precision,
+                max_nodes=args.max_nodes,
+            )
+            print(f"wrote {path}")
         elif args.command == "explore":
             from micrograd.explore import write_page
 
