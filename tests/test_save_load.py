@@ -172,3 +172,10 @@ def test_saved_file_gets_the_usual_permissions_not_a_temporary_files(tmp_path):
     path = tmp_path / "model.json"
     MLP(2, [1], seed=0).save(path)
     assert (path.stat().st_mode & 0o777) == (ordinary.stat().st_mode & 0o777)
+
+
+def test_a_file_claiming_a_huge_model_is_refused_before_building_it(tmp_path):
+    _, path = saved_model(tmp_path)
+    rewrite(path, lambda s: s.update(nouts=[10**7, 10**7, 1]))
+    with pytest.raises(ValueError, match="'w' should have 10000000 rows"):
+        MLP.load(path)  # quickly: building 10**14 weights first would never finish

@@ -264,28 +264,46 @@ class MLP(Module):
         if missing:
             raise fail(f"missing {', '.join(missing)}")
         try:
-            model = cls(state["nin"], state["nouts"], state["activation"], state["output_activation"], seed=0)
+            nin = _positive_int(state["nin"], "nin")
+            nouts = state["nouts"]
+            if not isinstance(nouts, list) or not nouts:
+                raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
+            nouts = [_positive_int(width, "nouts") for width in nouts]
+            activation = _check_activation(state["activation"], "activation")
+            output_activation = _check_activation(state["output_activation"], "output_activation")
         except (TypeError, ValueError) as error:
             raise fail(f"bad architecture: {error}") from None
+
+        # Every weight is checked before the model is built, so a file that claims a huge
+        # architecture without holding its weights costs nothing.
         weights = state["weights"]
-        if not isinstance(weights, list) or len(weights) != len(model.layers):
+        if not isinstance(weights, list) or len(weights) != len(nouts):
             count = len(weights) if isinstance(weights, list) else type(weights).__name__
-            raise fail(f"weights should list {len(model.layers)} layers, found {count}")
-        for i, (layer, saved) in enumerate(zip(model.layers, weights)):
+            raise fail(f"weights should list {len(nouts)} layers, found {count}")
+        layers = []
+        for i, (saved, fan_in, width) in enumerate(zip(weights, [nin] + nouts, nouts)):
             where = f"layer {i}"
             if not isinstance(saved, dict) or set(saved) != {"w", "b"}:
                 raise fail(f"{where}: expected an object with 'w' and 'b'")
             rows, biases = saved["w"], saved["b"]
-            if not isinstance(rows, list) or len(rows) != layer.nout:
-                raise fail(f"{where}: 'w' should have {layer.nout} rows, one per neuron")
-            if not isinstance(biases, list) or len(biases) != layer.nout:
-                raise fail(f"{where}: 'b' should have {layer.nout} numbers, one per neuron")
-            for j, (neuron, row, bias) in enumerate(zip(layer.neurons, rows, biases)):
-                if not isinstance(row, list) or len(row) != layer.nin:
-                    raise fail(f"{where}, neuron {j}: expected {layer.nin} weights")
-                for w, number in zip(neuron.w, row):
-                    w.data = _finite_number(number, fail, f"{where}, neuron {j}")
-                neuron.b.data = _finite_number(bias, fail, f"{where}, neuron {j}")
+            if not isinstance(rows, list) or len(rows) != width:
+                raise fail(f"{where}: 'w' should have {width} rows, one per neuron")
+            if not isinstance(biases, list) or len(biases) != width:
+                raise fail(f"{where}: 'b' should have {width} numbers, one per neuron")
+            neurons = []
+            for j, (row, bias) in enumerate(zip(rows, biases)):
+                if not isinstance(row, list) or len(row) != fan_in:
+                    raise fail(f"{where}, neuron {j}: expected {fan_in} weights")
+                numbers = [_finite_number(x, fail, f"{where}, neuron {j}") for x in row]
+                neurons.append((numbers, _finite_number(bias, fail, f"{where}, neuron {j}")))
+            layers.append(neurons)
+
+        model = cls(nin, nouts, activation, output_activation, seed=0)
+        for layer, saved_layer in zip(model.layers, layers):
+            for neuron, (row, bias) in zip(layer.neurons, saved_layer):
+                for w, x in zip(neuron.w, row):
+                    w.data = x
+                neuron.b.data = bias
         return model
 
     def save(self, path: str | os.PathLike) -> None:
