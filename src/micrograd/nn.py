@@ -5,7 +5,8 @@ Initialisation, ``init=``:
 
 - ``'uniform'`` (the default): weights from ``uniform(-1, 1)``, biases 0, as in the original
   micrograd. The original demo's learning rate (1.0 decaying to 0.1) is tuned to this scale: with
-  it the demo reaches 100% training accuracy by step 20-40 for every seed tried.
+  it the demo reaches 100% training accuracy within 100 steps for every seed tried (by step 21 to
+  71; with seed 1337 by step 40, loss 0.011 at step 100, the original's numbers).
 - ``'fan_in'``: weights and biases from ``uniform(-1/sqrt(nin), 1/sqrt(nin))``, PyTorch's
   ``nn.Linear``. Better for wide inputs (64 pixels, say), whose pre-activations ``'uniform'`` makes
   large; but on the demo it leaves the scores too small for the hinge margin, and the demo mostly
@@ -162,8 +163,8 @@ class MLP(Module):
     ``MLP(2, [16, 16, 1])`` is the original micrograd demo's net (ReLU, linear output, 337
     parameters); ``MLP(3, [4, 4, 1], activation='tanh', output_activation='tanh')`` is the lesson's.
     ``seed=n`` gives the same weights every time; without it the module generator is used (see
-    ``micrograd.nn.seed``). ``init`` is ``'uniform'`` or ``'fan_in'`` (see the module docstring). Parameter labels name their place: ``L0.N3.w1`` is
-    ``layers[0].neurons[3].w[1]``.
+    ``micrograd.nn.seed``). ``init`` is ``'uniform'`` or ``'fan_in'`` (see the module docstring).
+    Parameter labels name their place: ``L0.N3.w1`` is ``layers[0].neurons[3].w[1]``.
     """
 
     def __init__(
@@ -177,9 +178,10 @@ class MLP(Module):
         init: str = "uniform",
     ):
         nin = _positive_int(nin, "nin")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+        widths = [] if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__") else list(nouts)
+        if not widths:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
-        nouts = [_positive_int(width, "nouts") for width in nouts]
+        nouts = [_positive_int(width, "nouts") for width in widths]
         activation = _check_activation(activation, "activation")
         output_activation = _check_activation(output_activation, "output_activation")
         _check_init(init)
