@@ -40,7 +40,8 @@ def test_torch_module_outputs_equal_ours(nin, nouts, activation, output_activati
     # and the module agrees with a network written out by hand from the same weights
     twin = TorchTwin(model)
     with torch.no_grad():
-        assert torch.allclose(exported(torch.tensor(inputs[0], dtype=torch.float64)), twin(inputs[0]), rtol=1e-13, atol=0)
+        single = exported(torch.tensor(inputs[0], dtype=torch.float64))
+        assert torch.allclose(single, twin(inputs[0]), rtol=1e-13, atol=0)
 
 
 def test_exported_layers_are_the_expected_torch_layers():
@@ -62,7 +63,9 @@ def test_from_torch_of_to_torch_is_the_same_model_bit_for_bit(nin, nouts, activa
 def test_from_torch_reads_a_torch_built_float32_network():
     torch.manual_seed(0)
     net = torch.nn.Sequential(
-        torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Sequential(torch.nn.Linear(5, 2, bias=False), torch.nn.Identity())
+        torch.nn.Linear(3, 5),
+        torch.nn.Tanh(),
+        torch.nn.Sequential(torch.nn.Linear(5, 2, bias=False), torch.nn.Identity()),
     )
     model = from_torch(net)
     assert repr(model) == "MLP(3, [5, 2], activation='tanh', output_activation=None)"
@@ -85,7 +88,10 @@ def test_to_torch_leaves_torchs_random_generator_alone():
 @pytest.mark.parametrize(
     "net, match",
     [
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout(0.1), torch.nn.Linear(3, 1)), r"layer 1 \(Dropout\) is not supported"),
+        (
+            lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout(0.1), torch.nn.Linear(3, 1)),
+            r"layer 1 \(Dropout\) is not supported",
+        ),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.LeakyReLU(), torch.nn.Linear(3, 1)), "LeakyReLU"),
         (lambda: torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3)), "Conv1d"),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(4, 1)), "takes 4 inputs"),

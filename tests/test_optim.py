@@ -30,7 +30,8 @@ def train_both(make_ours, make_theirs, steps: int = 20, schedule=None):
             ours_schedule.step()
 
         reference.zero_grad()
-        torch.nn.functional.mse_loss(torch.stack([twin(x)[0] for x in XS]), torch.tensor(YS, dtype=torch.float64)).backward()
+        predictions = torch.stack([twin(x)[0] for x in XS])
+        torch.nn.functional.mse_loss(predictions, torch.tensor(YS, dtype=torch.float64)).backward()
         reference.step()
         if theirs_schedule:
             theirs_schedule.step()
@@ -50,7 +51,12 @@ def start_parameters():
 
 @pytest.mark.parametrize(
     "options",
-    [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, weight_decay=0.01), dict(lr=0.1, momentum=0.8, weight_decay=0.05)],
+    [
+        dict(lr=0.1),
+        dict(lr=0.1, momentum=0.9),
+        dict(lr=0.05, weight_decay=0.01),
+        dict(lr=0.1, momentum=0.8, weight_decay=0.05),
+    ],
 )
 def test_sgd_matches_torch(options):
     ours, theirs = train_both(lambda p: SGD(p, **options), lambda p: torch.optim.SGD(p, **options))
@@ -59,14 +65,21 @@ def test_sgd_matches_torch(options):
 
 @pytest.mark.parametrize(
     "options",
-    [dict(lr=0.01), dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6), dict(lr=0.01, weight_decay=0.1), dict(lr=0.05, betas=(0.3, 0.9))],
+    [
+        dict(lr=0.01),
+        dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6),
+        dict(lr=0.01, weight_decay=0.1),
+        dict(lr=0.05, betas=(0.3, 0.9)),  # beta1 < 0.5: the other branch of torch's lerp
+    ],
 )
 def test_adam_matches_torch(options):
     ours, theirs = train_both(lambda p: Adam(p, **options), lambda p: torch.optim.Adam(p, **options))
     assert_same_parameters(ours, theirs, start_parameters())
 
 
-@pytest.mark.parametrize("options", [dict(lr=0.01), dict(lr=0.02, weight_decay=0.5), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4)])
+@pytest.mark.parametrize(
+    "options", [dict(lr=0.01), dict(lr=0.02, weight_decay=0.5), dict(lr=0.01, betas=(0.5, 0.9), eps=1e-4)]
+)
 def test_adamw_matches_torch(options):
     ours, theirs = train_both(lambda p: AdamW(p, **options), lambda p: torch.optim.AdamW(p, **options))
     assert_same_parameters(ours, theirs, start_parameters())
@@ -87,7 +100,10 @@ def test_a_schedule_drives_the_optimizer_like_torchs_scheduler():
     ours, theirs = train_both(
         lambda p: SGD(p, lr=0.5, momentum=0.5),
         lambda p: torch.optim.SGD(p, lr=0.5, momentum=0.5),
-        schedule=(lambda o: LinearDecay(o, 0.5, 0.05, 20), lambda o: torch.optim.lr_scheduler.LinearLR(o, 1.0, 0.1, 20)),
+        schedule=(
+            lambda o: LinearDecay(o, 0.5, 0.05, 20),
+            lambda o: torch.optim.lr_scheduler.LinearLR(o, 1.0, 0.1, 20),
+        ),
     )
     assert_same_parameters(ours, theirs, start_parameters())
 
@@ -118,7 +134,9 @@ def test_linear_decay_is_the_original_demos_formula_and_torchs_linear_lr():
     ours = lrs(schedule, 100)
     # the original micrograd demo: learning_rate = 1.0 - 0.9*k/100 at step k
     assert all(math.isclose(lr, 1.0 - 0.9 * k / 100, rel_tol=1e-14) for k, lr in enumerate(ours))
-    theirs = torch_lrs(lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=100), 1.0, 100)
+    theirs = torch_lrs(
+        lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=1.0, end_factor=0.1, total_iters=100), 1.0, 100
+    )
     assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(ours, theirs))
     assert [schedule.lr_at(k) for k in (0, 50, 100, 150)] == pytest.approx([1.0, 0.55, 0.1, 0.1], rel=1e-15)
 

@@ -87,7 +87,8 @@ def from_torch(module: torch.nn.Module) -> MLP:
         found = ", ".join(sorted(str(a) for a in hidden))
         raise ValueError(f"from_torch: an MLP has one activation for all hidden layers, found {found}")
     activation = hidden.pop() if hidden else "relu"  # with no hidden layer the choice has no effect
-    model = MLP(linears[0].in_features, [linear.out_features for linear in linears], activation, activations[-1], seed=0)
+    widths = [linear.out_features for linear in linears]
+    model = MLP(linears[0].in_features, widths, activation, activations[-1], seed=0)
     for i, (layer, linear) in enumerate(zip(model.layers, linears)):
         if not all(torch.isfinite(t).all() for t in (linear.weight, linear.bias) if t is not None):
             raise ValueError(f"from_torch: Linear layer {i} holds NaN or infinite weights")

@@ -56,13 +56,14 @@ def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence
     Computed as ``y * softplus(-x) + (1-y) * softplus(x)``: two non-negative terms, so no
     cancellation, for any logit.
     """
-    _check_batch(logits, targets, "binary_cross_entropy_with_logits")
+    name = "binary_cross_entropy_with_logits"
+    _check_batch(logits, targets, name)
     terms = []
     for i, (logit, target) in enumerate(zip(logits, targets)):
-        y = _real(target, "binary_cross_entropy_with_logits", "targets", i)
+        y = _real(target, name, "targets", i)
         if not 0.0 <= y <= 1.0:
-            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], got targets[{i}] = {target!r}")
-        x = _as_value(_one(logit, "binary_cross_entropy_with_logits", i), "binary_cross_entropy_with_logits", "logits", i)
+            raise ValueError(f"{name}: targets must be in [0, 1], got targets[{i}] = {target!r}")
+        x = _as_value(_one(logit, name, i), name, "logits", i)
         if y == 1.0:
             terms.append((-x).softplus())
         elif y == 0.0:
@@ -159,7 +160,8 @@ def _one(x, name: str, i: int):
         return x
     if hasattr(x, "__len__") and len(x) == 1:
         return x[0]
-    raise ValueError(f"{name}: expected one score per sample, sample {i} has {len(x) if hasattr(x, '__len__') else x!r}")
+    found = len(x) if hasattr(x, "__len__") else repr(x)
+    raise ValueError(f"{name}: expected one score per sample, sample {i} has {found}")
 
 
 def _as_value(x, name: str, argument: str, i: int) -> Value:

@@ -160,7 +160,10 @@ class _Schedule:
 
 
 class LinearDecay(_Schedule):
-    """``start + (end - start) * k / steps``: the original demo's ``1.0 - 0.9 * k / 100`` is ``(opt, 1.0, 0.1, 100)``."""
+    """``start + (end - start) * k / steps``.
+
+    The original demo's ``1.0 - 0.9 * k / 100`` is ``LinearDecay(optimizer, 1.0, 0.1, 100)``.
+    """
 
     def _lr(self, step: int) -> float:
         return self.start + (self.end - self.start) * step / self.steps
