@@ -164,7 +164,7 @@ def test_nothing_is_ever_run(tmp_path):
     for attack in [
         f"__import__('os').system('touch {marker}')",
         f"x.__class__.__init__.__globals__['os'].system('touch {marker}')",
-        f"[c for c in ().__class__.__base__.__subclasses__()]",
+        "[c for c in ().__class__.__base__.__subclasses__()]",
     ]:
         with pytest.raises(ExpressionError):
             parse_expression(attack, "x=1")

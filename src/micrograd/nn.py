@@ -20,9 +20,9 @@ import math
 import operator
 import os
 import random
-import secrets
 from typing import Callable, Sequence
 
+from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "seed", "ACTIVATIONS", "INITS"]
@@ -315,7 +315,7 @@ class MLP(Module):
         ``MLP.load`` gives bit-identical weights.
         """
         text = json.dumps(self.to_dict(), allow_nan=False)
-        _write_text_atomically(path, text + "\n")
+        write_atomically(path, text + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MLP:
@@ -338,29 +338,6 @@ class MLP(Module):
         except ValueError as error:
             raise ValueError(f"{source}: {error}") from None
         return cls.from_dict(state, source=source)
-
-
-def _write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same folder and ``os.replace``.
-
-    A crash or error part-way leaves the previous file untouched and removes the temporary one.
-    """
-    target = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(target))
-    # open(..., "x") rather than mkstemp, so the saved file gets the usual permissions (umask), not 0600
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def _reject_constant(name: str):

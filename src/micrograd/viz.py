@@ -7,9 +7,9 @@
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
+from micrograd._files import write_atomically
 from micrograd.engine import Value
 
 __all__ = ["to_dot", "draw_dot", "graph_command", "format_number"]
@@ -78,7 +78,7 @@ def graph_command(
     else:
         data = _render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_bytes_atomically(path, data)
+    write_atomically(path, data)
     return path
 
 
@@ -187,19 +187,3 @@ def _render(graph) -> bytes:
         raise OSError(f"Graphviz's dot failed: {detail[-1] if detail else error}") from None
 
 
-def _write_bytes_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` via a temporary file in the same folder and ``os.replace``: whole or not at all."""
-    # open(..., "xb") rather than mkstemp: the picture gets the usual permissions (umask), not 0600.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise

@@ -1,0 +1,31 @@
+"""Writing files so that a crash never leaves one half-written."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def write_atomically(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` via a temporary file in the same folder and ``os.replace``: whole or not at all.
+
+    An error part-way (even KeyboardInterrupt) leaves any previous file untouched and removes the
+    temporary one. Text is written as UTF-8.
+    """
+    target = os.fspath(path)
+    folder, name = os.path.split(os.path.abspath(target))
+    # open(..., "xb") rather than mkstemp: the file gets the usual permissions (umask), not 0600.
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    try:
+        with open(temporary, "xb") as file:
+            file.write(payload)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
