@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
+import secrets
+
 from micrograd import ops
 from micrograd.data import Dataset
 
@@ -42,10 +43,12 @@ def model_outputs(model, points):
         raise ValueError(f"points have {points.shape[1]} features, but the model takes {model.nin}")
     dot, add = ops.OPS["dot"], ops.OPS["add"]
     columns = list(points.T)
+    count = len(points)
     for layer in model.layers:
         outputs = []
         for neuron in layer.neurons:
-            weights = [w.data for w in neuron.w]
+            # every input of an op as a whole column, the shape the NumPy rules expect
+            weights = [np.full(count, w.data) for w in neuron.w]
             z = add.value(np, dot.value(np, *weights, *columns), neuron.b.data)
             outputs.append(z if neuron.activation is None else ops.OPS[neuron.activation].value(np, z))
         columns = outputs
@@ -98,11 +101,14 @@ def plot_decision_boundary(
     labels = np.array(data.y)
     point_colors = [colors[k % len(colors)] for k in labels]
     train_xy = np.array(data.X)
-    axes.scatter(train_xy[:, 0], train_xy[:, 1], c=point_colors, s=22, edgecolors="k", linewidths=0.5, label="train")
+    axes.scatter(train_xy[:, 0], train_xy[:, 1], c=point_colors, s=22, edgecolors="k", linewidths=0.5)
     if test is not None:
         test_xy = np.array(test.X)
         axes.scatter(test_xy[:, 0], test_xy[:, 1], c=[colors[k % len(colors)] for k in test.y], s=26, marker="x",
-                     linewidths=1.2, label="test")
+                     linewidths=1.2)
+        # grey stand-ins: the legend tells the marker shapes apart, the colours are the classes
+        axes.scatter([], [], c="0.5", s=22, edgecolors="k", linewidths=0.5, label="train")
+        axes.scatter([], [], c="0.5", s=26, marker="x", linewidths=1.2, label="test")
         axes.legend(loc="best", fontsize=9)
     axes.set_xlim(xs[0], xs[-1])
     axes.set_ylim(ys[0], ys[-1])
@@ -125,7 +131,7 @@ def plot_training_curves(history, path: str | os.PathLike, *, title: str | None 
     accuracy = _curve(history, "accuracy")
     if len(loss) != len(accuracy):
         raise ValueError(f"history has {len(loss)} losses but {len(accuracy)} accuracies")
-    steps = np.arange(1, len(loss) + 1)
+    steps = np.arange(len(loss))  # step k counts from 0, as History does
     noisy = getattr(history, "batch_size", None) is not None
     figure = _figure(width, height)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
@@ -183,9 +189,11 @@ def _save(figure, path: str | os.PathLike) -> None:
 def _write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
     """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
     target = os.fspath(path)
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), prefix=".plot.", suffix=".tmp")
+    folder, name = os.path.split(os.path.abspath(target))
+    # open(..., "xb") rather than mkstemp, so the picture gets the usual permissions (umask), not 0600
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "xb") as file:
             file.write(data)
         os.replace(temporary, target)
     except BaseException:

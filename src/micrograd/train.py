@@ -1,0 +1,242 @@
+"""The training loop: ``fit`` a model to a ``Dataset`` and ``evaluate`` it, with a progress bar.
+
+Loss names are those of ``micrograd.losses.LOSSES``; each decides what the model must output and
+what the class labels turn into:
+
+- ``'hinge'``: one score per sample, targets ``2*y - 1`` (+1/-1), the original demo's loss;
+- ``'bce'``: one logit per sample, targets ``y`` (0/1);
+- ``'mse'``: one output with targets ``2*y - 1`` for two classes, else one output per class with
+  one-hot targets;
+- ``'cross_entropy'``: one logit per class, targets ``y``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from micrograd.data import Dataset
+from micrograd.losses import LOSSES, accuracy, l2_penalty
+
+__all__ = ["History", "fit", "evaluate"]
+
+
+@dataclass
+class History:
+    """What happened at each training step (index k = step k, counting from 0).
+
+    ``loss`` is the loss that was minimised (with the L2 term), ``accuracy`` the fraction of that
+    step's batch classified correctly before the update, ``lr`` the learning rate used, and
+    ``seconds`` the wall-clock time of the whole run.
+    """
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+    batch_size: int | None = None  # None: every step saw the whole training set
+
+    @property
+    def steps(self) -> int:
+        return len(self.loss)
+
+
+def fit(
+    model,
+    train: Dataset,
+    *,
+    loss: str,
+    optimizer,
+    steps: int,
+    batch_size: int | None = None,
+    schedule=None,
+    l2: float = 0.0,
+    seed: int = 0,
+    progress: bool = True,
+    compiled: bool = False,
+    callback: Callable[[int, History], None] | None = None,
+) -> History:
+    """Train ``model`` on ``train`` for ``steps`` optimizer steps and return the ``History``.
+
+    Each step: forward the batch, ``loss`` plus ``l2_penalty(model.parameters(), l2)``, zero the
+    grads, ``backward()``, ``optimizer.step()``, then ``schedule.step()`` if given. ``batch_size``
+    None (or at least the data size) uses the whole set every step; otherwise the data is shuffled
+    with ``random.Random(seed)`` and visited batch by batch, epoch after epoch. ``callback(k,
+    history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
+    """
+    loss_fn = _loss_function(loss)
+    _check_dataset(train, "train")
+    steps = _positive_int(steps, "steps")
+    if batch_size is not None:
+        batch_size = _positive_int(batch_size, "batch_size")
+        if batch_size >= len(train):
+            batch_size = None
+    l2 = _non_negative(l2, "l2")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    for method in ("step", "zero_grad"):
+        if not callable(getattr(optimizer, method, None)):
+            raise TypeError(f"optimizer must have step() and zero_grad() (a micrograd.optim optimizer), got {optimizer!r}")
+    if schedule is not None and not callable(getattr(schedule, "step", None)):
+        raise TypeError(f"schedule must have a step() method (a micrograd.optim schedule), got {schedule!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {callback!r}")
+    if compiled:
+        try:
+            import micrograd.compile  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                "compiled training needs micrograd.compile, which this installation does not have; "
+                "train without compiled=True"
+            ) from None
+        raise ValueError("compiled training is not wired into fit() yet; train without compiled=True")
+
+    params = model.parameters()
+    make_targets = _target_maker(loss, model, train)
+    history = History(batch_size=batch_size)
+    batches = _batches(train, batch_size, random.Random(seed))
+    full_targets = make_targets(train.y) if batch_size is None else None
+    bar = _progress_bar(steps, enabled=progress)
+    started = time.perf_counter()
+    try:
+        for k in range(steps):
+            batch = next(batches)
+            targets = full_targets if batch_size is None else make_targets(batch.y)
+            scores = [model(x) for x in batch.X]
+            objective = loss_fn(scores, targets)
+            if l2:
+                objective = objective + l2_penalty(params, l2)
+            optimizer.zero_grad()
+            objective.backward()
+            history.lr.append(getattr(optimizer, "lr", math.nan))
+            optimizer.step()
+            if schedule is not None:
+                schedule.step()
+            history.loss.append(objective.data)
+            history.accuracy.append(accuracy(scores, batch.y))
+            history.seconds = time.perf_counter() - started
+            bar.update(history.loss[-1], history.accuracy[-1])
+            if callback is not None:
+                callback(k, history)
+    finally:
+        bar.close()
+    return history
+
+
+def evaluate(model, data: Dataset, loss: str) -> tuple[float, float]:
+    """The mean ``loss`` (without any L2 term) and the accuracy of ``model`` on all of ``data``."""
+    loss_fn = _loss_function(loss)
+    _check_dataset(data, "data")
+    make_targets = _target_maker(loss, model, data)
+    scores = [model(x) for x in data.X]
+    return loss_fn(scores, make_targets(data.y)).data, accuracy(scores, data.y)
+
+
+def _loss_function(name: str):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def _target_maker(loss: str, model, data: Dataset) -> Callable[[list[int]], list]:
+    """How class labels become the loss's targets, after checking the model's output count fits."""
+    try:
+        probe = model(data.X[0])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"the model cannot take {data.name!r}'s {data.num_features} features: {error}") from None
+    outputs = len(probe) if isinstance(probe, list) else 1
+    classes = data.num_classes
+    if loss == "cross_entropy" or (loss == "mse" and classes > 2):
+        if outputs != classes:
+            raise ValueError(f"loss {loss!r} needs one model output per class ({classes}), the model has {outputs}")
+        if loss == "cross_entropy":
+            return lambda labels: labels
+        one_hot = [[float(j == k) for j in range(classes)] for k in range(classes)]
+        return lambda labels: [one_hot[k] for k in labels]
+    if classes != 2:
+        raise ValueError(f"loss {loss!r} is for two classes; {data.name!r} has {classes} (use 'cross_entropy')")
+    if outputs != 1:
+        raise ValueError(f"loss {loss!r} needs a model with one output (a score), the model has {outputs}")
+    if loss == "bce":
+        return lambda labels: labels
+    return lambda labels: [2.0 * k - 1.0 for k in labels]  # hinge and mse want -1/+1
+
+
+def _batches(data: Dataset, batch_size: int | None, rng: random.Random) -> Iterator[Dataset]:
+    while True:
+        if batch_size is None:
+            yield data
+        else:
+            yield from data.batches(batch_size, rng)
+
+
+def _check_dataset(data, argument: str) -> None:
+    if not isinstance(data, Dataset):
+        raise TypeError(f"{argument} must be a micrograd.data.Dataset, got {type(data).__name__}")
+
+
+def _positive_int(n, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"{name} must be a positive whole number, got {n!r}")
+    return n
+
+
+def _non_negative(x, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
+    return float(x)
+
+
+class _PlainProgress:
+    """One line on stderr, rewritten at most ten times a second, for when tqdm is not installed."""
+
+    def __init__(self, total: int):
+        self.total, self.done, self.last_shown = total, 0, 0.0
+        self.text = ""
+
+    def update(self, loss: float, acc: float) -> None:
+        self.done += 1
+        self.text = f"training {self.done}/{self.total}  loss {loss:.4f}  accuracy {acc:.1%}"
+        now = time.monotonic()
+        if now - self.last_shown >= 0.1:
+            self.last_shown = now
+            print("\r" + self.text, end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.text:
+            print("\r" + self.text, file=sys.stderr, flush=True)
+
+
+class _TqdmProgress:
+    def __init__(self, tqdm, total: int):
+        self.bar = tqdm(total=total, desc="training", unit="step", file=sys.stderr, dynamic_ncols=True, leave=True)
+
+    def update(self, loss: float, acc: float) -> None:
+        # refresh=False: the text is only drawn when tqdm redraws (at most every 0.1 s), cheap per step
+        self.bar.set_postfix_str(f"loss {loss:.4f}, accuracy {acc:.1%}", refresh=False)
+        self.bar.update()
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+class _NoProgress:
+    def update(self, loss: float, acc: float) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, *, enabled: bool):
+    if not enabled:
+        return _NoProgress()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _PlainProgress(total)
+    return _TqdmProgress(tqdm, total)
