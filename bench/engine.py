@@ -1,0 +1,135 @@
+"""Engine benchmark: this engine and micrograd 0.1.0 from PyPI, side by side in one run.
+
+    python bench/engine.py            # full sizes (about two minutes)
+    python bench/engine.py --quick    # smaller graphs, for a quick look
+
+micrograd 0.1.0 has the same import name, so it lives in a virtual environment of its own
+(created on first use under bench/.venv-micrograd-0.1.0). Every workload runs in a fresh process, the
+two engines taking turns, and the table compares them as ratios measured in this one run. It prints a
+Markdown table and writes it to bench/results/engine.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORKER = HERE / "engine_workloads.py"
+ORIGINAL_ENV = HERE / ".venv-micrograd-0.1.0"
+
+
+def original_python() -> Path:
+    """The Python of a virtual environment with micrograd 0.1.0 installed from PyPI."""
+    python = ORIGINAL_ENV / "bin" / "python"
+    if not python.exists():
+        print("setting up micrograd 0.1.0 in", ORIGINAL_ENV, file=sys.stderr)
+        venv.create(ORIGINAL_ENV, with_pip=True)
+        subprocess.run(
+            [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "micrograd==0.1.0"], check=True
+        )
+    return python
+
+
+def run(engine: str, workload: str, n: int) -> dict:
+    if engine == "0.1.0":
+        python, env = original_python(), {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    else:
+        python, env = Path(sys.executable), {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    print(f"  {engine:>5} {workload} ({n:,}) ...", end="", flush=True, file=sys.stderr)
+    done = subprocess.run(
+        [str(python), str(WORKER), workload, str(n)], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    if done.returncode != 0:
+        result = {"error": done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "crashed"}
+    else:
+        result = json.loads(done.stdout)
+    print(" " + (result.get("error") or "done"), file=sys.stderr)
+    return result
+
+
+def ratio(theirs: float | None, ours: float | None) -> str:
+    return f"{theirs / ours:.1f}x" if theirs and ours else "n/a"
+
+
+def table(results: dict, sizes: dict) -> str:
+    ours, orig = results["ours"], results["0.1.0"]
+
+    def cell(result: dict, key: str, fmt: str) -> str:
+        return result["error"] if "error" in result else format(result[key], fmt)
+
+    rows = [
+        ("README expression, build + backward (us per repetition)", "readme", "us_per_rep", ".1f"),
+        ("random graph: build (ns per node)", "random", "build_ns_per_node", ".0f"),
+        ("random graph: backward (ns per node)", "random", "backward_ns_per_node", ".0f"),
+        ("random graph: build + backward (s)", "random", "seconds", ".2f"),
+        ("random graph: memory (bytes per node)", "memory", "bytes_per_node", ".0f"),
+        ("chain: build + backward (s)", "chain", "seconds", ".2f"),
+    ]
+    lines = [
+        "| workload | micrograd 0.1.0 | this engine | speed-up |",
+        "|---|---:|---:|---:|",
+    ]
+    for title, workload, key, fmt in rows:
+        a, b = orig[workload], ours[workload]
+        speedup = "n/a" if "error" in a or "error" in b else ratio(a[key], b[key])
+        if key == "bytes_per_node" and speedup != "n/a":
+            speedup = f"{a[key] / b[key]:.1f}x less"
+        lines.append(f"| {title} | {cell(a, key, fmt)} | {cell(b, key, fmt)} | {speedup} |")
+    lines.append("")
+    lines.append(
+        f"README expression x {sizes['readme']:,}; random graph of {sizes['random']:,} ops (+, *, relu on "
+        f"operands drawn uniformly from all earlier results) over 1,000 leaves, the last 1,000 summed; chain of "
+        f"{sizes['chain']:,} ops (* 1.0, + 0.5). Default garbage-collector settings for both. "
+        f"Python {platform.python_version()}, {platform.machine()}."
+    )
+    return "\n".join(lines)
+
+
+def check_same_results(results: dict) -> list[str]:
+    """Speed is never bought with a different answer: both engines must compute the same numbers."""
+    problems = []
+    for workload in ("readme", "random"):
+        a, b = results["0.1.0"][workload].get("check"), results["ours"][workload].get("check")
+        if a and b and any(abs(x - y) > 1e-9 * max(1.0, abs(x)) for x, y in zip(a, b)):
+            problems.append(f"{workload}: 0.1.0 computed {a}, this engine {b}")
+    return problems
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    sizes = (
+        {"readme": 2_000, "random": 100_000, "chain": 1_000_000}
+        if args.quick
+        else {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000}
+    )
+    results: dict = {"ours": {}, "0.1.0": {}}
+    for workload, n in [("readme", sizes["readme"]), ("random", sizes["random"]), ("memory", sizes["random"]),
+                        ("chain", sizes["chain"])]:
+        print(workload, file=sys.stderr)
+        for engine in ("0.1.0", "ours"):
+            results[engine][workload] = run(engine, workload, n)
+    text = table(results, sizes)
+    problems = check_same_results(results)
+    print(text)
+    for problem in problems:
+        print("DIFFERENT RESULTS:", problem)
+    out = HERE / "results" / ("engine-quick.md" if args.quick else "engine.md")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(text + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}", file=sys.stderr)
+    if problems:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""One engine workload, run in a fresh process; prints one JSON line. Used by bench/engine.py.
+
+It runs under this project's Python or under a virtual environment holding micrograd 0.1.0, so it uses
+only what both engines have: Value, + * ** relu and backward().
+"""
+
+import gc
+import json
+import random
+import sys
+import threading
+import time
+import tracemalloc
+
+from micrograd.engine import Value
+
+
+def readme_expression():
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    return a, b, g
+
+
+def readme(repetitions):
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repetitions):
+            readme_expression()
+        best = min(best, time.perf_counter() - start)
+    a, b, g = readme_expression()
+    return {"us_per_rep": best / repetitions * 1e6, "check": [g.data, a.grad, b.grad]}
+
+
+def random_plan(n_ops, n_leaves, seed=0):
+    """Each op reads earlier results chosen uniformly: values stay bounded, memory access is random."""
+    rng = random.Random(seed)
+    leaves = [rng.uniform(-1, 1) for _ in range(n_leaves)]
+    plan = []
+    for i in range(n_ops):
+        r = rng.random()
+        kind = 0 if r < 0.4 else 1 if r < 0.8 else 2  # + * relu
+        plan.append((kind, rng.randrange(n_leaves + i), rng.randrange(n_leaves + i)))
+    return leaves, plan
+
+
+def build(leaves, plan):
+    nodes = [Value(x) for x in leaves]
+    append = nodes.append
+    for kind, i, j in plan:
+        if kind == 0:
+            append(nodes[i] + nodes[j])
+        elif kind == 1:
+            append(nodes[i] * nodes[j])
+        else:
+            append(nodes[i].relu())
+    return nodes
+
+
+def random_graph(n_ops, n_leaves=1000, measure_memory=False):
+    leaves, plan = random_plan(n_ops, n_leaves)
+    if measure_memory:
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        nodes = build(leaves, plan)
+        after = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        # The list that holds the nodes (8 bytes a node) is the harness's, not the engine's.
+        return {"bytes_per_node": (after - before - sys.getsizeof(nodes)) / n_ops}
+    start = time.perf_counter()
+    nodes = build(leaves, plan)
+    built = time.perf_counter()
+    root = sum(nodes[-n_leaves:])  # the last ops, summed, so backward reaches most of the graph
+    summed = time.perf_counter()
+    root.backward()
+    done = time.perf_counter()
+    return {
+        "build_ns_per_node": (built - start) / n_ops * 1e9,
+        "backward_ns_per_node": (done - summed) / n_ops * 1e9,
+        "seconds": done - start,
+        "check": [root.data, sum(v.grad for v in nodes[:n_leaves])],
+    }
+
+
+def chain(n_ops):
+    x = Value(0.5)
+    y = x
+    start = time.perf_counter()
+    try:
+        for _ in range(n_ops // 2):
+            y = y * 1.0
+            y = y + 0.5
+        y.backward()
+    except RecursionError as error:
+        return {"error": f"RecursionError: {error}"}
+    return {"seconds": time.perf_counter() - start, "check": [y.data, x.grad]}
+
+
+def main():
+    workload, n = sys.argv[1], int(sys.argv[2])
+    if workload == "readme":
+        result = readme(n)
+    elif workload == "random":
+        # micrograd 0.1.0 sorts the graph recursively; give it the depth (and the C stack) it needs here,
+        # so that this row compares speed. The chain row keeps Python's default limit, as users have it.
+        sys.setrecursionlimit(1_000_000)
+        threading.stack_size(1 << 30)
+        box = []
+        worker = threading.Thread(target=lambda: box.append(random_graph(n)))
+        worker.start()
+        worker.join()
+        result = box[0]
+    elif workload == "memory":
+        result = random_graph(n, measure_memory=True)
+    elif workload == "chain":
+        result = chain(n)
+    else:
+        raise SystemExit(f"unknown workload {workload!r}")
+    result["gc_enabled"] = gc.isenabled()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
