@@ -37,7 +37,9 @@ class Dataset:
         labels = []
         for i, label in enumerate(y):
             if isinstance(label, bool) or int(label) != label or not 0 <= label < num_classes:
-                raise ValueError(f"dataset {name!r}: label {i} is {label!r}, expected a class index 0..{num_classes - 1}")
+                raise ValueError(
+                    f"dataset {name!r}: label {i} is {label!r}, expected a class index 0..{num_classes - 1}"
+                )
             labels.append(int(label))
         self.X: list[list[float]] = rows
         self.y: list[int] = labels
@@ -181,7 +183,9 @@ def yinyang(
     """
     _check_seed(seed)
     if isinstance(dot_radius, bool) or not isinstance(dot_radius, (int, float)) or not 0 < dot_radius < 0.5:
-        raise ValueError(f"dot_radius must be a number between 0 and 0.5 (the dots must fit in their halves), got {dot_radius!r}")
+        raise ValueError(
+            f"dot_radius must be a number between 0 and 0.5 (the dots must fit in their halves), got {dot_radius!r}"
+        )
     n_train, n_val, n_test = _split_sizes("yinyang", n_samples, test_fraction, val_fraction, minimum_total=3)
     rng = random.Random(seed)
     X, y = [], []
@@ -227,7 +231,9 @@ def _cut(name: str, X: list, y: list, num_classes: int, n_train: int, n_val: int
         return Dataset._checked(X[start:stop], y[start:stop], num_classes, f"{name}/{label}")
 
     val = part(n_train, n_train + n_val, "val") if n_val else None
-    return Splits(train=part(0, n_train, "train"), val=val, test=part(n_train + n_val, n_train + n_val + n_test, "test"))
+    return Splits(
+        train=part(0, n_train, "train"), val=val, test=part(n_train + n_val, n_train + n_val + n_test, "test")
+    )
 
 
 def _split_sizes(
@@ -242,7 +248,9 @@ def _split_sizes(
     if not test_fraction > 0:
         raise ValueError(f"{name}: test_fraction must be above 0, got {test_fraction!r}")
     if test_fraction + val_fraction >= 1:
-        raise ValueError(f"{name}: test_fraction + val_fraction must leave samples to train on, got {test_fraction} + {val_fraction}")
+        raise ValueError(
+            f"{name}: test_fraction + val_fraction must leave samples to train on, got {test_fraction} + {val_fraction}"
+        )
     n_test = max(1, round(n_samples * test_fraction))
     n_val = max(1, round(n_samples * val_fraction)) if val_fraction > 0 else 0
     n_train = n_samples - n_test - n_val

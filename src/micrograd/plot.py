@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import io
 import os
-import secrets
 
 from micrograd import ops
+from micrograd._files import write_atomically
 from micrograd.data import Dataset
 
 __all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs"]
 
 # Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
-CLASS_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+CLASS_COLORS = [
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+]
 
 
 def model_outputs(model, points):
@@ -96,7 +107,9 @@ def plot_decision_boundary(
 
     axes = figure.add_subplot(1, 1, 1)
     colors = CLASS_COLORS[: max(data.num_classes, 2)]
-    axes.contourf(grid_x, grid_y, classes, levels=np.arange(len(colors) + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25)
+    axes.contourf(
+        grid_x, grid_y, classes, levels=np.arange(len(colors) + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25
+    )
     axes.contour(grid_x, grid_y, classes, levels=np.arange(len(colors)) + 0.5, colors="k", linewidths=0.8, alpha=0.6)
     labels = np.array(data.y)
     point_colors = [colors[k % len(colors)] for k in labels]
@@ -104,8 +117,9 @@ def plot_decision_boundary(
     axes.scatter(train_xy[:, 0], train_xy[:, 1], c=point_colors, s=22, edgecolors="k", linewidths=0.5)
     if test is not None:
         test_xy = np.array(test.X)
-        axes.scatter(test_xy[:, 0], test_xy[:, 1], c=[colors[k % len(colors)] for k in test.y], s=26, marker="x",
-                     linewidths=1.2)
+        axes.scatter(
+            test_xy[:, 0], test_xy[:, 1], c=[colors[k % len(colors)] for k in test.y], s=26, marker="x", linewidths=1.2
+        )
         # grey stand-ins: the legend tells the marker shapes apart, the colours are the classes
         axes.scatter([], [], c="0.5", s=22, edgecolors="k", linewidths=0.5, label="train")
         axes.scatter([], [], c="0.5", s=26, marker="x", linewidths=1.2, label="test")
@@ -118,8 +132,9 @@ def plot_decision_boundary(
     _save(figure, path)
 
 
-def plot_training_curves(history, path: str | os.PathLike, *, title: str | None = None, width: int = 960,
-                         height: int = 420) -> None:
+def plot_training_curves(
+    history, path: str | os.PathLike, *, title: str | None = None, width: int = 960, height: int = 420
+) -> None:
     """Loss (log scale) and accuracy for every training step, side by side, as a PNG.
 
     ``history`` is a ``micrograd.train.History`` (or anything with ``loss`` and ``accuracy`` lists).
@@ -135,7 +150,10 @@ def plot_training_curves(history, path: str | os.PathLike, *, title: str | None 
     noisy = getattr(history, "batch_size", None) is not None
     figure = _figure(width, height)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
-    for axes, values, name in ((loss_axes, np.array(loss), "loss"), (accuracy_axes, 100 * np.array(accuracy), "accuracy (%)")):
+    for axes, values, name in (
+        (loss_axes, np.array(loss), "loss"),
+        (accuracy_axes, 100 * np.array(accuracy), "accuracy (%)"),
+    ):
         axes.plot(steps, values, color="C0", alpha=0.35 if noisy else 1.0, linewidth=1.0, label="per step")
         if noisy and len(values) >= 10:
             window = max(2, len(values) // 25)
@@ -158,7 +176,9 @@ def plot_training_curves(history, path: str | os.PathLike, *, title: str | None 
 def _curve(history, name: str) -> list[float]:
     values = getattr(history, name, None)
     if values is None or isinstance(values, (str, bytes)):
-        raise TypeError(f"history needs a list of {name} values (a micrograd.train.History), got {type(history).__name__}")
+        raise TypeError(
+            f"history needs a list of {name} values (a micrograd.train.History), got {type(history).__name__}"
+        )
     values = [float(v) for v in values]
     if not values:
         raise ValueError(f"history has no {name} values: train for at least one step")
@@ -183,22 +203,4 @@ def _figure(width: int, height: int):
 def _save(figure, path: str | os.PathLike) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=figure.dpi)
-    _write_bytes_atomically(path, buffer.getvalue())
-
-
-def _write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: all or nothing."""
-    target = os.fspath(path)
-    folder, name = os.path.split(os.path.abspath(target))
-    # open(..., "xb") rather than mkstemp, so the picture gets the usual permissions (umask), not 0600
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "xb") as file:
-            file.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    write_atomically(path, buffer.getvalue())

@@ -80,7 +80,9 @@ def fit(
         raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
     for method in ("step", "zero_grad"):
         if not callable(getattr(optimizer, method, None)):
-            raise TypeError(f"optimizer must have step() and zero_grad() (a micrograd.optim optimizer), got {optimizer!r}")
+            raise TypeError(
+                f"optimizer must have step() and zero_grad() (a micrograd.optim optimizer), got {optimizer!r}"
+            )
     if schedule is not None and not callable(getattr(schedule, "step", None)):
         raise TypeError(f"schedule must have a step() method (a micrograd.optim schedule), got {schedule!r}")
     if callback is not None and not callable(callback):
