@@ -1,0 +1,199 @@
+"""Datasets: sizes, splits, seeds, and agreement with scikit-learn and with the yin-yang's geometry."""
+
+import math
+import random
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from micrograd import data
+from micrograd.data import Dataset, yinyang_class
+
+sklearn_datasets = pytest.importorskip("sklearn.datasets")
+
+
+# Moons ------------------------------------------------------------------------------------------
+
+
+def test_moons_train_is_the_original_demos_data():
+    # The original demo: np.random.seed(1337); make_moons(n_samples=100, noise=0.1)
+    np.random.seed(1337)
+    X, y = sklearn_datasets.make_moons(n_samples=100, noise=0.1)
+    splits = data.load("moons")
+    assert np.array_equal(np.array(splits.train.X), X)
+    assert splits.train.y == y.tolist()
+    assert splits.val is None
+
+
+def test_moons_equals_make_moons_for_any_seed_and_size():
+    splits = data.moons(60, noise=0.25, seed=7, test_fraction=0.25)
+    X, y = sklearn_datasets.make_moons(n_samples=45, noise=0.25, random_state=7)
+    assert np.array_equal(np.array(splits.train.X), X) and splits.train.y == y.tolist()
+    assert (len(splits.train), len(splits.test)) == (45, 15)
+
+
+def test_moons_test_split_is_held_out():
+    splits = data.load("moons")
+    assert len(splits.test) == 100
+    assert {tuple(x) for x in splits.test.X}.isdisjoint(tuple(x) for x in splits.train.X)
+    assert set(splits.test.y) == {0, 1}
+    assert splits.train.num_classes == splits.test.num_classes == 2
+    assert splits.train.num_features == 2
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    for name in data.DATASETS:
+        options = {"n_samples": 300} if name != "moons" else {}
+        a, b = data.load(name, seed=5, **options), data.load(name, seed=5, **options)
+        c = data.load(name, seed=6, **options)
+        assert a.train.X == b.train.X and a.train.y == b.train.y and a.test.X == b.test.X
+        assert a.train.X != c.train.X, name
+
+
+# Yin-yang ---------------------------------------------------------------------------------------
+
+
+def _yinyang_by_description(x: float, y: float) -> int:
+    """Written from the picture, not from data.py: the right half-disc's bulge, the left one's, the dots."""
+    p = complex(x, y)
+    if abs(p - 0.5) < 0.2 or abs(p + 0.5) < 0.2:
+        return 2
+    if abs(p + 0.5) <= 0.5:  # the left small disc belongs to the upper half's class
+        return 1
+    if abs(p - 0.5) <= 0.5:  # the right small disc to the lower half's
+        return 0
+    return 1 if y > 0 else 0
+
+
+def test_yinyang_splits_and_balance():
+    splits = data.load("yinyang")
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (600, 200, 200)
+    everything = splits.train.y + splits.val.y + splits.test.y
+    counts = Counter(everything)
+    # each sample picks its class uniformly: 1000 draws of 1/3 stay within 280..390 (> 4 sigma)
+    assert set(counts) == {0, 1, 2} and all(280 <= counts[k] <= 390 for k in range(3)), counts
+    assert splits.train.num_features == 2 and splits.train.num_classes == 3
+
+
+def test_yinyang_points_lie_in_the_disc_with_labels_from_the_geometry():
+    splits = data.yinyang(1500, seed=3)
+    for part in (splits.train, splits.val, splits.test):
+        for (x, y), label in zip(part.X, part.y):
+            assert x * x + y * y <= 1.0
+            assert label == _yinyang_by_description(x, y)
+
+
+def test_yinyang_is_point_symmetric_with_the_halves_swapped():
+    # Turning the picture half a turn swaps yin and yang and keeps the dots: a property of the
+    # figure that the labelling function does not spell out.
+    rng = random.Random(0)
+    swapped = {0: 1, 1: 0, 2: 2}
+    checked = 0
+    while checked < 5000:
+        x, y = rng.uniform(-1, 1), rng.uniform(-1, 1)
+        if x * x + y * y > 1 or y == 0:
+            continue
+        assert yinyang_class(-x, -y) == swapped[yinyang_class(x, y)], (x, y)
+        checked += 1
+
+
+def test_yinyang_areas():
+    # Class areas on a fine grid: each dot pi*0.2**2, each half pi/2 less one dot.
+    n = 801
+    grid = np.linspace(-1, 1, n)
+    cell = (grid[1] - grid[0]) ** 2
+    area = Counter()
+    for x in grid:
+        for y in grid:
+            if x * x + y * y <= 1:
+                area[yinyang_class(x, y)] += cell
+    dot = math.pi * 0.2**2
+    assert area[2] == pytest.approx(2 * dot, rel=0.02)
+    assert area[0] == pytest.approx(math.pi / 2 - dot, rel=0.01)
+    assert area[1] == pytest.approx(math.pi / 2 - dot, rel=0.01)
+
+
+# Digits -----------------------------------------------------------------------------------------
+
+
+def test_digits_is_sklearns_scaled_to_unit_interval():
+    splits = data.load("digits")
+    bunch = sklearn_datasets.load_digits()
+    X = np.array(splits.train.X + splits.test.X)
+    y = splits.train.y + splits.test.y
+    assert X.shape == (1797, 64) and splits.val is None
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert np.array_equal(X * 16, np.round(X * 16))  # 17 grey levels, as in the original 0..16
+    # the same images with the same labels, only shuffled
+    originals = Counter((tuple(row), label) for row, label in zip((bunch.data / 16).tolist(), bunch.target.tolist()))
+    assert Counter((tuple(row), label) for row, label in zip(X.tolist(), y)) == originals
+    assert (len(splits.train), len(splits.test)) == (1438, 359)
+    assert splits.train.num_classes == 10 and set(splits.test.y) == set(range(10))
+
+
+def test_digits_subset_and_validation_split():
+    splits = data.digits(500, seed=1, test_fraction=0.2, val_fraction=0.1)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (350, 50, 100)
+    assert len({tuple(x) for x in splits.train.X + splits.val.X + splits.test.X}) >= 490  # few duplicate images
+
+
+# Mini-batches -----------------------------------------------------------------------------------
+
+
+def test_batches_cover_every_sample_once_per_pass():
+    train = data.load("moons").train
+    batches = list(train.batches(32, random.Random(0)))
+    assert [len(b) for b in batches] == [32, 32, 32, 4]
+    seen = Counter((tuple(x), y) for b in batches for x, y in zip(b.X, b.y))
+    assert seen == Counter((tuple(x), y) for x, y in zip(train.X, train.y))
+    again = list(train.batches(32, random.Random(0)))
+    other = list(train.batches(32, random.Random(1)))
+    assert [b.X for b in again] == [b.X for b in batches]
+    assert [b.X for b in other] != [b.X for b in batches]
+    assert all(b.num_classes == 2 for b in batches)
+
+
+# Errors -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: data.load("mnist"), "unknown dataset 'mnist'"),
+        (lambda: data.load("digits", noise=0.1), "noise applies to the moons dataset only"),
+        (lambda: data.load("moons", val_fraction=0.2), "no validation split"),
+        (lambda: data.load("moons", n_samples=3), "n_samples must be a whole number >= 4"),
+        (lambda: data.load("yinyang", n_samples=2.5), "n_samples"),
+        (lambda: data.load("digits", n_samples=2000), "has 1797 samples"),
+        (lambda: data.load("moons", test_fraction=1.0), "test_fraction must be a number in [0, 1)"),
+        (lambda: data.load("moons", test_fraction=0), "test_fraction must be above 0"),
+        (lambda: data.load("yinyang", test_fraction=0.5, val_fraction=0.5), "must leave samples to train on"),
+        (lambda: data.load("moons", noise=-0.1), "noise must be a finite number >= 0"),
+        (lambda: data.load("moons", seed=-1), "seed must be a whole number from 0 to 2**32 - 1"),
+        (lambda: data.yinyang(dot_radius=0.6), "dot_radius"),
+        (lambda: data.load("moons").train.batches(0, random.Random()).__next__(), "batch_size must be"),
+    ],
+)
+def test_bad_arguments_get_clear_errors(call, message):
+    with pytest.raises(ValueError) as error:
+        call()
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "X, y, classes, message",
+    [
+        ([[1.0, 2.0]], [0, 1], 2, "1 feature rows but 2 labels"),
+        ([], [], 2, "is empty"),
+        ([[1.0, 2.0], [3.0]], [0, 1], 2, "row 1 has 1 features"),
+        ([[1.0, float("nan")]], [0], 2, "not finite"),
+        ([[1.0, 2.0]], [2], 2, "label 0 is 2"),
+        ([[1.0, 2.0]], [0.5], 2, "label 0 is 0.5"),
+        ([[1.0, 2.0]], [0], 1, "num_classes must be"),
+    ],
+)
+def test_dataset_checks_its_contents(X, y, classes, message):
+    with pytest.raises(ValueError) as error:
+        Dataset(X, y, classes, name="mine")
+    assert message in str(error.value) and "'mine'" in str(error.value)

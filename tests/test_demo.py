@@ -1,0 +1,144 @@
+"""The demo end to end: through ``micrograd.cli.main`` and ``python -m micrograd``, its pictures,
+its saved model, its one-line errors; and the example scripts."""
+
+import re
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from micrograd import data
+from micrograd.cli import main
+from micrograd.demo import run_demo
+from micrograd.nn import MLP
+from micrograd.train import evaluate
+
+pytest.importorskip("sklearn")
+pytest.importorskip("matplotlib")
+
+ROOT = Path(__file__).resolve().parent.parent
+BOUNDARY_SIZE = (720, 600)  # width, height of plot_decision_boundary's default picture
+CURVES_SIZE = (960, 420)
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from a PNG's signature and IHDR chunk, read without matplotlib."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    length, kind = struct.unpack(">I4s", head[8:16])
+    assert kind == b"IHDR" and length == 13
+    return struct.unpack(">II", head[16:24])
+
+
+def decoded_size(path: Path) -> tuple[int, int]:
+    """Width and height of the decoded pixels (the whole file must decode)."""
+    import matplotlib.image
+
+    pixels = matplotlib.image.imread(path)
+    assert pixels.ndim == 3 and pixels.shape[2] in (3, 4)
+    assert pixels.std() > 0.01  # a picture, not a blank canvas
+    return pixels.shape[1], pixels.shape[0]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "micrograd", *args], capture_output=True, text=True, timeout=300, cwd=ROOT
+    )
+
+
+def test_default_demo_through_main(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    # the original demo: 100% training accuracy by step 40, loss 0.011 at step 100
+    assert "train accuracy 100.0% (100% first at step 40)" in captured.out
+    assert "final loss 0.0110" in captured.out
+    assert "100/100" in captured.err and "accuracy" in captured.err  # the progress bar
+    assert decoded_size(out / "decision_boundary.png") == BOUNDARY_SIZE
+    assert decoded_size(out / "training_curves.png") == CURVES_SIZE
+    # the saved model scores the held-out points exactly as the summary says
+    model = MLP.load(out / "model.json")
+    printed = float(re.search(r"test accuracy ([\d.]+)%", captured.out).group(1)) / 100
+    _, test_accuracy = evaluate(model, data.load("moons").test, "hinge")
+    assert round(test_accuracy, 3) == printed and test_accuracy >= 0.95
+
+
+def test_saved_model_predicts_like_the_trained_one(tmp_path):
+    result = run_demo(dataset="yinyang", steps=30, hidden=[8], activation="tanh", optimizer="adamw", lr=0.05,
+                      batch_size=16, seed=3, out=tmp_path, compiled=False, progress=False)  # fmt: skip
+    loaded = MLP.load(tmp_path / "model.json")
+    assert repr(loaded) == repr(result.model) == "MLP(2, [8, 3], activation='tanh', output_activation=None)"
+    for x in result.splits.test.X:
+        assert [v.data for v in loaded(x)] == [v.data for v in result.model(x)]
+    assert result.files == [
+        str(tmp_path / name) for name in ("decision_boundary.png", "training_curves.png", "model.json")
+    ]
+    assert len(result.history.loss) == 30 and result.val_accuracy is not None
+
+
+def test_demo_as_a_subprocess_writes_real_pictures(tmp_path):
+    out = tmp_path / "nested" / "folder"
+    finished = run_cli("demo", "--dataset", "yinyang", "--steps", "15", "--hidden", "8,8", "--out", str(out))
+    assert finished.returncode == 0, finished.stderr
+    assert png_size(out / "decision_boundary.png") == BOUNDARY_SIZE
+    assert png_size(out / "training_curves.png") == CURVES_SIZE
+    assert decoded_size(out / "decision_boundary.png") == BOUNDARY_SIZE
+    assert "val accuracy" in finished.stdout and "wrote" in finished.stdout
+    assert "Traceback" not in finished.stderr
+    assert MLP.load(out / "model.json").nouts == [8, 8, 3]
+
+
+def test_digits_demo_has_no_decision_boundary(tmp_path, capsys):
+    assert main(["demo", "--dataset", "digits", "--steps", "3", "--hidden", "4", "--out", str(tmp_path),
+                 "--no-progress"]) == 0  # fmt: skip
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "training_curves.png"]
+    assert MLP.load(tmp_path / "model.json").nin == 64
+    assert capsys.readouterr().err == ""  # --no-progress: nothing on stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--steps", "0"], "expected a positive number"),
+        (["--dataset", "mnist"], "invalid choice"),
+        (["--hidden", "16,x"], "expected widths like 16,16"),
+        (["--lr", "nan"], "expected a positive number"),
+        (["--seed", "-1"], "seed must be a whole number from 0 to 2**32 - 1"),
+        (["--out", "README.md"], "is a file, not a folder"),
+    ],
+)
+def test_wrong_options_give_one_line_errors(args, message):
+    finished = run_cli("demo", "--no-progress", *args)
+    assert finished.returncode == 2
+    lines = finished.stderr.splitlines()
+    assert len(lines) == 1 and message in lines[0], finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+# The examples -----------------------------------------------------------------------------------
+
+
+def run_example(name: str, cwd: Path) -> subprocess.CompletedProcess:
+    finished = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)], capture_output=True, text=True, timeout=300, cwd=cwd
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished
+
+
+def test_lesson_example_loss_falls_every_step(tmp_path):
+    lines = run_example("lesson_training.py", tmp_path).stdout.splitlines()
+    steps = [re.fullmatch(r"step (\d+) loss (\S+)", line) for line in lines[:20]]
+    assert all(steps) and [int(m.group(1)) for m in steps] == list(range(20))
+    losses = [float(m.group(2)) for m in steps]
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_moons_example_prints_the_original_notebooks_numbers(tmp_path):
+    lines = run_example("moons_demo.py", tmp_path).stdout.splitlines()
+    assert "step 0 loss 0.8958441028683222, accuracy 50.0%" in lines
+    assert "step 99 loss 0.010978370135492717, accuracy 100.0%" in lines  # the notebook's last line
+    assert png_size(tmp_path / "moons_demo.png") == BOUNDARY_SIZE
