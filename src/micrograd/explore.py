@@ -1,0 +1,402 @@
+"""An interactive page of a small network training on 2-D data: ``micrograd explore --out DIR``.
+
+``write_page`` trains an MLP with ``micrograd.train.fit`` and records, after every optimisation
+step, what the page shows: the training loss and accuracy, the model's scores over a grid (the
+decision regions), and for every training point the data and grad of every node of that point's
+loss graph. The graph's shape is the same for every point and step, so Graphviz lays it out once
+(the SVG of ``micrograd.viz.draw_dot``) and the page only swaps the numbers in. The page does no
+arithmetic of its own on the model: every number it shows was computed by this library's engine
+and is formatted exactly as ``micrograd.viz.format_number`` formats it.
+
+The result is one HTML file with its script, style and data inside: it opens from ``file://``
+without a server or network. Needs NumPy, scikit-learn (moons), the ``graphviz`` package and
+Graphviz's ``dot`` program (``pip install 'micrograd[demo,viz]'``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import re
+import sys
+import zlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Sequence
+
+from micrograd._files import write_atomically
+from micrograd.engine import Value
+
+__all__ = ["write_page", "DATASETS", "PAGE_NAME"]
+
+PAGE_NAME = "explore.html"
+PRECISION = 4  # decimals on the page, as micrograd.viz's default
+GRID = 64  # decision-region cells per side
+# Each number of a node is kept as the text format_number gives; compressed, a page of the
+# default settings takes about 2 bytes per number (moons 2 MB, yin-yang 6 MB). This many numbers,
+# counted before duplicates are dropped, keep a page within about 25 MB.
+MAX_RECORDED_NUMBERS = 10_000_000
+# Layout width reserved for each number: Graphviz sizes a record's fields by their text once, so
+# text as wide as format_number's widest here ("-1.2345e-05") holds the place of every later one.
+_PLACEHOLDER = -8.8888e-88
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How the page trains on one dataset."""
+
+    loader_options: dict
+    loss: str
+    optimizer: str  # 'sgd' or 'adam'
+    lr_start: float
+    lr_end: float
+    l2: float
+    about: str
+
+
+# moons: the original micrograd demo (hinge loss, L2 1e-4, SGD from 1.0 decaying to 0.1).
+# yin-yang: 100 training points keep the page small; in 100 full-batch steps Adam learns its
+# three classes (98% of the training points with [8, 8], 94% of its test points), where SGD is
+# still near 78%. (micrograd.demo's yin-yang settings are for 1000 steps on mini-batches.)
+DATASETS = {
+    "moons": _Recipe({}, "hinge", "sgd", 1.0, 0.1, 1e-4, "hinge loss + 1e-4 L2, SGD with lr 1.0 decaying to 0.1"),
+    "yinyang": _Recipe(
+        {"n_samples": 166}, "cross_entropy", "adam", 0.1, 0.01, 0.0, "cross-entropy, Adam with lr 0.1 decaying to 0.01"
+    ),
+}
+
+
+def write_page(
+    out: str | os.PathLike,
+    *,
+    dataset: str = "moons",
+    steps: int = 100,
+    hidden: Sequence[int] = (8, 8),
+    seed: int = 1337,
+    progress: bool = True,
+) -> Path:
+    """Train an MLP with ``hidden`` layer widths on ``dataset`` for ``steps`` steps and write the page.
+
+    ``dataset`` is 'moons' or 'yinyang'; ``seed`` picks both the data and the initial weights. The
+    page is ``out/explore.html`` (the folder is made if needed; the file is written whole or not
+    at all). ``progress`` shows a progress bar while training. Returns the page's path.
+    """
+    recipe = _check_arguments(dataset, steps, hidden, seed)
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out: {os.fspath(out)!r} is a file, not a folder for the page")
+    folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
+    from micrograd.data import load
+    from micrograd.losses import l2_penalty
+    from micrograd.nn import MLP
+    from micrograd.optim import SGD, Adam, LinearDecay
+    from micrograd.train import evaluate, fit
+
+    train = load(dataset, seed=seed, **recipe.loader_options).train
+    outputs = 1 if train.num_classes == 2 and recipe.loss != "cross_entropy" else train.num_classes
+    model = MLP(2, [*hidden, outputs], seed=seed)
+    recorder = _Recorder(model, train, recipe.loss, steps)
+    optimizer_class = SGD if recipe.optimizer == "sgd" else Adam
+    optimizer = optimizer_class(model.parameters(), lr=recipe.lr_start)
+    schedule = LinearDecay(optimizer, recipe.lr_start, recipe.lr_end, steps)
+
+    recorder.record()
+    history = fit(
+        model,
+        train,
+        loss=recipe.loss,
+        optimizer=optimizer,
+        steps=steps,
+        schedule=schedule,
+        l2=recipe.l2,
+        progress=progress,
+        callback=lambda step, history: recorder.record(),
+    )
+    # fit reports the objective at the weights each step started from; the page also shows the
+    # weights after the last step, so their objective is evaluated the way fit forms it.
+    final_loss, final_accuracy = evaluate(model, train, recipe.loss)
+    if recipe.l2:
+        final_loss = final_loss + l2_penalty(model.parameters(), recipe.l2).data
+    losses = [*history.loss, final_loss]
+    accuracies = [*history.accuracy, final_accuracy]
+    learning_rates = [*history.lr, math.nan]  # no step is taken from the last weights
+
+    if progress:
+        print(f"laying out the loss graph and packing {2 * recorder.states * recorder.points * recorder.nodes:,} "
+              "numbers into the page", file=sys.stderr, flush=True)
+    title = f"micrograd: an MLP 2-{'-'.join(map(str, hidden))}-{outputs} learning {dataset}"
+    page = _page(
+        title=title,
+        about=f"{len(train)} training points, {model.num_parameters()} parameters, {recipe.about}, seed {seed}",
+        recorder=recorder,
+        losses=losses,
+        accuracies=accuracies,
+        learning_rates=learning_rates,
+        loss_name=recipe.loss,
+        l2=recipe.l2,
+    )
+    path = folder / PAGE_NAME
+    write_atomically(path, page)
+    return path
+
+
+def point_loss_graph(model, x: Sequence[float], label: int, loss: str) -> Value:
+    """The loss of one training point as the page draws it, labelled, before backward.
+
+    ``loss`` is a name of ``micrograd.losses.LOSSES``; the point's loss is that loss over a batch
+    of this one point (so its mean is the point's own term; no L2). Inputs are labelled ``x0``,
+    ``x1``, each neuron's output ``L{i}.N{j}`` (its parameters are ``L{i}.N{j}.w0``...), the
+    model's outputs ``score`` (``score0``... for several) and the root ``loss``.
+    """
+    from micrograd.losses import LOSSES
+
+    h = [Value(float(v), label=f"x{k}") for k, v in enumerate(x)]
+    for i, layer in enumerate(model.layers):
+        h = layer.forward(h)
+        for j, v in enumerate(h):
+            v.label = f"L{i}.N{j}"
+    if len(h) == 1:
+        h[0].label = "score"
+        root = LOSSES[loss]([h[0]], [_hinge_or_bce_target(loss, label)])
+    else:
+        for j, v in enumerate(h):
+            v.label = f"score{j}"
+        root = LOSSES[loss]([h], [label])
+    root.label = "loss"
+    return root
+
+
+def _hinge_or_bce_target(loss: str, label: int) -> float:
+    """A class index as the target of a one-output loss, as micrograd.train makes it."""
+    return float(label) if loss == "bce" else 2.0 * label - 1.0
+
+
+class _Recorder:
+    """Keeps, state after state, everything the page shows that depends on the weights."""
+
+    def __init__(self, model, train, loss: str, steps: int):
+        import numpy as np
+
+        from micrograd.viz import _values_in_walk_order
+
+        self.model, self.train, self.loss = model, train, loss
+        self.params = model.parameters()
+        self._walk = _values_in_walk_order
+        first = self._walk(point_loss_graph(model, train.X[0], train.y[0], loss))
+        self.ops = [v._op for v in first]
+        self.labels = [v.label for v in first]
+        self.states, self.points, self.nodes = steps + 1, len(train), len(first)
+        recorded = 2 * self.states * self.points * self.nodes
+        if recorded > MAX_RECORDED_NUMBERS:
+            raise ValueError(
+                f"the page would hold {recorded:,} numbers ({self.states} states x {self.points} points x "
+                f"{self.nodes} graph nodes x data and grad), more than the {MAX_RECORDED_NUMBERS:,} that load "
+                f"quickly: use fewer steps or narrower hidden layers"
+            )
+        self.data = np.empty((self.states, self.points, self.nodes))
+        self.grad = np.empty((self.states, self.points, self.nodes))
+        self.regions = np.empty((self.states, GRID * GRID), dtype=np.uint8)
+        self.confidence = np.empty((self.states, GRID * GRID), dtype=np.uint8)
+        self.bounds = _square_bounds(train.X)
+        low_x, high_x, low_y, high_y = self.bounds
+        cell = (high_x - low_x) / GRID
+        centres = (np.arange(GRID) + 0.5) * cell
+        grid_x, grid_y = np.meshgrid(low_x + centres, high_y - centres)  # row 0 is the top of the picture
+        self.grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+        self.recorded = 0
+
+    def record(self) -> None:
+        """Record the current weights' state: every point's graph numbers and the decision regions."""
+        import numpy as np
+
+        from micrograd.plot import model_outputs
+
+        s = self.recorded
+        for i, (x, label) in enumerate(zip(self.train.X, self.train.y)):
+            for p in self.params:
+                p.grad = 0.0
+            nodes = self._walk(point_loss_graph(self.model, x, label, self.loss))
+            nodes[0].backward()
+            if [v._op for v in nodes] != self.ops:
+                raise RuntimeError(f"point {i}'s loss graph has another shape than point 0's")
+            self.data[s, i] = [v.data for v in nodes]
+            self.grad[s, i] = [v.grad for v in nodes]
+        for p in self.params:
+            p.grad = 0.0  # leave no trace of the per-point passes
+        scores = model_outputs(self.model, self.grid)
+        if scores.shape[1] == 1:
+            # class 1 where the score is above 0, as losses.accuracy decides; the margin's scale is 1 (hinge)
+            self.regions[s] = scores[:, 0] > 0
+            margin = np.abs(scores[:, 0])
+        else:
+            self.regions[s] = scores.argmax(axis=1)
+            top_two = np.sort(scores, axis=1)[:, -2:]
+            margin = top_two[:, 1] - top_two[:, 0]
+        self.confidence[s] = np.round(255 * np.clip(margin, 0.0, 1.0))
+        self.recorded += 1
+
+
+def _square_bounds(X: list[list[float]]) -> tuple[float, float, float, float]:
+    """(low x, high x, low y, high y): a square around the points with a 10% margin."""
+    xs, ys = [row[0] for row in X], [row[1] for row in X]
+    centre_x, centre_y = (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+    half = 0.6 * max(max(xs) - min(xs), max(ys) - min(ys), 1e-9)
+    return centre_x - half, centre_x + half, centre_y - half, centre_y + half
+
+
+class _Packer:
+    """What the page unpacks: number texts of one fixed width, then byte arrays, zlib-compressed.
+
+    Fixed-width texts let the page find the i-th without splitting millions of strings apart.
+    """
+
+    def __init__(self):
+        self.texts: list[str] = []
+        self.byte_arrays: list = []
+        self.byte_count = 0
+
+    def add_numbers(self, values) -> int:
+        """Format ``values`` with ``format_number``; returns the index of the first text."""
+        import numpy as np
+
+        from micrograd.viz import format_number
+
+        # Each distinct number is formatted once (zeros and weights repeat a lot).
+        distinct, where = np.unique(np.asarray(values, dtype=float).ravel(), return_inverse=True)
+        texts = [format_number(float(v), PRECISION) for v in distinct]
+        start = len(self.texts)
+        self.texts.extend(texts[i] for i in where.ravel().tolist())
+        return start
+
+    def add_bytes(self, array) -> int:
+        import numpy as np
+
+        array = np.ascontiguousarray(array, dtype=np.uint8).ravel()
+        self.byte_arrays.append(array)
+        self.byte_count += array.size
+        return self.byte_count - array.size
+
+    @property
+    def text_width(self) -> int:
+        return max(map(len, self.texts), default=1)
+
+    def encoded(self) -> str:
+        width = self.text_width
+        # Right-aligned: the digits line up, and the page strips the leading blanks.
+        raw = "".join(text.rjust(width) for text in self.texts).encode("ascii")
+        raw += b"".join(array.tobytes() for array in self.byte_arrays)
+        return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+
+
+def _split_by_dependence(packer: _Packer, values) -> list[list]:
+    """Store each node's (states x points) numbers once per what they depend on: [kind, index].
+
+    Kinds: 'c' the same everywhere, 's' one per state (the weights), 'p' one per point (the
+    inputs), 'f' one per point and state, point-major (one point's steps side by side, which
+    compress better than one step's points).
+    """
+    index = []
+    for n in range(values.shape[2]):
+        table = values[:, :, n]
+        same_per_state = bool((table == table[:, :1]).all())
+        same_per_point = bool((table == table[:1, :]).all())
+        if same_per_state and same_per_point:
+            index.append(["c", packer.add_numbers(table[:1, :1])])
+        elif same_per_state:
+            index.append(["s", packer.add_numbers(table[:, 0])])
+        elif same_per_point:
+            index.append(["p", packer.add_numbers(table[0, :])])
+        else:
+            index.append(["f", packer.add_numbers(table.T)])
+    return index
+
+
+def _page(*, title, about, recorder: _Recorder, losses, accuracies, learning_rates, loss_name, l2) -> str:
+    from micrograd.plot import CLASS_COLORS
+    from micrograd.viz import format_number
+
+    def number(x: float) -> str:
+        return format_number(x, PRECISION)
+
+    points = recorder.points
+    packer = _Packer()
+    config = {
+        "title": title,
+        "about": about,
+        "states": recorder.states,
+        "points": points,
+        "nodes": recorder.nodes,
+        "X": recorder.train.X,
+        "y": recorder.train.y,
+        "colors": CLASS_COLORS[: recorder.train.num_classes],
+        "bounds": recorder.bounds,
+        "grid": GRID,
+        "loss_name": loss_name,
+        "l2": l2,
+        "inputs": [recorder.labels.index(f"x{k}") for k in range(2)],
+        "first_point": _first_point(recorder),
+        # The loss curve is drawn from the numbers; every number shown is one of the texts.
+        "loss": losses,
+        "loss_text": [number(v) for v in losses],
+        "loss_range_text": [number(max(losses)), number(min(losses))],
+        "accuracy_text": [f"{a:.1%} ({round(a * points)}/{points})" for a in accuracies],
+        "lr_text": ["none (last step)" if math.isnan(v) else number(v) for v in learning_rates],
+        "node_data": _split_by_dependence(packer, recorder.data),
+        "node_grad": _split_by_dependence(packer, recorder.grad),
+        "regions": packer.add_bytes(recorder.regions),
+        "confidence": packer.add_bytes(recorder.confidence),
+    }
+    config.update(text_count=len(packer.texts), text_width=packer.text_width, byte_count=packer.byte_count)
+    assets = resources.files("micrograd") / "explore_assets"
+    template = (assets / "page.html").read_text(encoding="utf-8")
+    script = (assets / "explore.js").read_text(encoding="utf-8")
+    if "</script" in script.lower():
+        raise RuntimeError("explore.js must not contain '</script': it would end the page's script early")
+    parts = {
+        "TITLE": html.escape(title),
+        "STYLE": (assets / "explore.css").read_text(encoding="utf-8"),
+        "SCRIPT": script,
+        # "<\/" is the same string to JSON and cannot close the <script> element holding it
+        "CONFIG": json.dumps(config, separators=(",", ":"), allow_nan=False).replace("</", "<\\/"),
+        "DATA": packer.encoded(),
+        "GRAPH": _graph_svg(recorder),
+    }
+    return re.sub(r"\{\{(\w+)\}\}", lambda match: parts[match.group(1)], template)
+
+
+def _first_point(recorder: _Recorder) -> int:
+    """The point the page starts with: the first one whose loss sends gradients back at step 0."""
+    for i in range(recorder.points):
+        if recorder.data[0, i, 0] > 0:
+            return i
+    return 0
+
+
+def _graph_svg(recorder: _Recorder) -> str:
+    """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
+    from micrograd.viz import _render, draw_dot
+
+    nodes = recorder._walk(point_loss_graph(recorder.model, recorder.train.X[0], recorder.train.y[0], recorder.loss))
+    for v in nodes:
+        v.data = v.grad = _PLACEHOLDER
+    svg = _render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")
+    return svg[svg.index("<svg") :]  # the XML declaration and DOCTYPE do not belong inside HTML
+
+
+def _check_arguments(dataset, steps, hidden, seed) -> _Recipe:
+    if dataset not in DATASETS:
+        raise ValueError(f"write_page: unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise ValueError(f"write_page: steps must be a positive whole number, got {steps!r}")
+    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
+        raise ValueError(f"write_page: hidden must be a non-empty list of layer widths like [8, 8], got {hidden!r}")
+    for width in hidden:
+        if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
+            raise ValueError(f"write_page: hidden layer widths must be positive whole numbers, got {hidden!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"write_page: seed must be an int, got {type(seed).__name__}: {seed!r}")
+    return DATASETS[dataset]
