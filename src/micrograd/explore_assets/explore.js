@@ -76,8 +76,8 @@
     if (timer !== null) clearInterval(timer);
     if (step >= LAST) show(0);
     timer = setInterval(() => {
+      show(step + 1);
       if (step >= LAST) pause();
-      else show(step + 1);
     }, 1000 / Number($("speed").value));
     $("play").textContent = "Pause";
   }
