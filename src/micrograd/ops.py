@@ -12,7 +12,10 @@ each input, given the gradient ``g`` of the result ``out`` (a vector-Jacobian pr
 from __future__ import annotations
 
 import math
+from operator import mul
 from typing import Callable
+
+_builtin_sum = sum
 
 __all__ = ["Op", "OPS", "scalar_math"]
 
@@ -38,6 +41,25 @@ class scalar_math:
     @staticmethod
     def sign(x):
         return (x > 0) - (x < 0)
+
+    # For the ops of many inputs, which get them as a tuple. NumPy's functions of these names take
+    # a whole stack of arrays in one call, so a compiled program runs a layer of dots in one go.
+    # The sums start from -0.0 so that they equal a left-to-right loop exactly (in C: faster);
+    # Python 3.12+ also compensates their rounding.
+    @staticmethod
+    def sum(xs, axis=0):
+        """The sum of a sequence."""
+        return _builtin_sum(xs, -0.0)
+
+    @staticmethod
+    def vecdot(a, b, axis=0):
+        """The sum of the products of the items of two equal-length sequences."""
+        return _builtin_sum(map(mul, a, b), -0.0)
+
+    @staticmethod
+    def multiply(a, b):
+        """A number times each item of a sequence, as a list."""
+        return [a * x for x in b]
 
 
 class Op:
@@ -136,24 +158,18 @@ def _explain_sqrt(x):
 
 
 def _sum_values(m, *xs):
-    total = xs[0]
-    for x in xs[1:]:
-        total = total + x
-    return total
+    return m.sum(xs, axis=0)
 
 
 def _dot_value(m, *ws_then_xs):
     half = len(ws_then_xs) // 2
-    total = ws_then_xs[0] * ws_then_xs[half]
-    for i in range(1, half):
-        total = total + ws_then_xs[i] * ws_then_xs[half + i]
-    return total
+    return m.vecdot(ws_then_xs[:half], ws_then_xs[half:], axis=0)
 
 
 def _dot_vjp(m, g, out, *ws_then_xs):
+    # d/dw_i = g * x_i and d/dx_i = g * w_i: the inputs with their halves swapped, times g.
     half = len(ws_then_xs) // 2
-    ws, xs = ws_then_xs[:half], ws_then_xs[half:]
-    return tuple([g * x for x in xs] + [g * w for w in ws])
+    return m.multiply(g, ws_then_xs[half:] + ws_then_xs[:half])
 
 
 # fmt: off
