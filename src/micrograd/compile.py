@@ -1,0 +1,1015 @@
+"""Compile a function of Values into a flat program that runs whole batches through NumPy.
+
+``compile(fn, params, example=...)`` calls ``fn`` once on fresh leaf Values (a trace, as
+``jax.jit`` and ``torch.jit.trace`` do), records the graph it builds, and turns it into a list of
+instructions: nodes are grouped by level (the longest path from the leaves) and by op, and each
+group runs as one NumPy call over ``(group size, batch size)`` arrays. A step of training then
+costs a fixed number of NumPy calls per level and op kind, however wide the layers and however
+large the batch. Every op's value and derivative come from ``micrograd.ops`` evaluated with
+``m=numpy``: the same formulas the eager engine uses on floats.
+
+    program = compile(lambda x, y: (1.0 - y * model(x)).relu(), model.parameters(),
+                      example=([0.0, 0.0], 1.0))
+    loss = program(X, Y)     # mean over the batch; adds the mean gradients into p.grad
+    scores = program.forward(X, Y)
+
+Parameters are the leaves listed in ``params`` (matched by identity); their ``.data`` is read on
+every call, so optimizers work unchanged. Every other leaf is a constant, baked in with the value
+it had during the trace.
+
+Limitation, shared with every tracing compiler: the program replays the graph of ONE trace. Code
+whose graph depends on the data, such as ``if x.data > 0:`` or a number computed from ``.data``
+(a ``max`` of logits used as a shift, say), would be replayed with the traced branch or number for
+every sample. Write such choices with ops instead (``relu``, ``abs``, a one-hot ``dot``). On the
+first call the function is traced again on a sample of the batch, and a graph that differs raises
+``DataDependentGraphError``; a branch that no sample of that batch takes cannot be seen.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+try:
+    import numpy as np
+except ImportError:  # pragma: no cover - the error says what to install
+    raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
+
+from micrograd import ops
+from micrograd.engine import Value, dot, total
+from micrograd.ops import Op, scalar_math
+
+__all__ = [
+    "compile",
+    "Program",
+    "Instruction",
+    "DataDependentGraphError",
+    "one_hot",
+    "SAMPLE_LOSSES",
+    "compile_loss",
+]
+
+# Overflow, division by zero and undefined results stop the program, as they stop eager mode;
+# underflow to 0 is not an error in either.
+_RAISE = dict(over="raise", divide="raise", invalid="raise", under="ignore")
+_IGNORE = dict(over="ignore", divide="ignore", invalid="ignore", under="ignore")
+
+
+class DataDependentGraphError(ValueError):
+    """The traced function builds a different graph for different samples, so one trace cannot
+    stand for all of them."""
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """One step of a program: ``op`` applied to ``len(outputs)`` nodes of the same level at once.
+
+    ``outputs`` are the slots written; ``inputs[k][i]`` is the slot read as input ``k`` of output
+    ``i``. Slots number the program's storage: per-sample inputs first, then the parameters, the
+    constants and the computed nodes.
+    """
+
+    op: str
+    level: int
+    outputs: range
+    inputs: tuple[tuple[int, ...], ...]
+
+
+def compile(
+    fn: Callable[..., Value | Sequence[Value]],
+    params: Sequence[Value],
+    *,
+    example: Sequence[float | Sequence[float]],
+    has_aux: bool = False,
+) -> Program:
+    """Trace ``fn(*example)`` once and return a ``Program`` that runs it on whole batches.
+
+    ``example`` holds one per-sample input per argument of ``fn``: a number (``fn`` gets a Value)
+    or a list of numbers (``fn`` gets a list of Values). ``fn`` returns a Value, or a list of
+    Values (then only ``program.forward`` works). With ``has_aux=True`` it returns ``(loss, aux)``,
+    ``aux`` a Value or list of Values whose per-sample values each call leaves in
+    ``program.aux`` (the model's scores next to the loss, say). See the module docstring for what
+    a trace cannot capture.
+    """
+    if not callable(fn):
+        raise TypeError(f"compile: fn must be callable, got {type(fn).__name__}")
+    params = _check_params(params)
+    shapes = _example_shapes(example)
+    graph = _trace(fn, _example_rows(example, shapes), shapes, params, has_aux)
+    return Program(fn, params, shapes, graph, has_aux)
+
+
+class Program:
+    """A traced function compiled to grouped NumPy instructions. Build it with ``compile``."""
+
+    def __init__(self, fn, params: list[Value], shapes: list[int | None], graph: _Graph, has_aux: bool):
+        self.fn = fn
+        self.params = params
+        self.input_shapes = shapes  # per argument: None for a number, k for a list of k numbers
+        self.has_aux = has_aux
+        self.aux: np.ndarray | None = None  # per-sample aux outputs of the last call (has_aux=True)
+        self._graph = graph
+        self._verified = False
+        self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._layout(graph)
+
+    # -- public API ------------------------------------------------------------------------
+
+    def __call__(self, *batch, reduction: str = "mean") -> float:
+        """Run forward and backward on the whole batch: return the mean (or ``'sum'``) output,
+        and add the mean (or sum) of the parameter gradients into each ``p.grad``."""
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        if self._num_loss_outputs != 1:
+            raise ValueError(
+                f"the traced function returned {self._num_loss_outputs} outputs; a gradient needs one "
+                "Value (use program.forward for several outputs)"
+            )
+        arrays, size = self._batch_arrays(batch)
+        values, grads = self._prepare(arrays, size)
+        scale = 1.0 / size if reduction == "mean" else 1.0
+        with np.errstate(**_RAISE):
+            gathered = self._run_forward(values, size, keep=True)
+            param_grads = self._run_backward(values, grads, gathered, scale, size)
+        total_output = float(np.sum(values[self._output_rows[0]]))
+        if self.has_aux:
+            self.aux = self._aux_of(values)
+        for p, g in zip(self.params, param_grads.tolist()):
+            p.grad += g
+        return total_output * scale
+
+    def forward(self, *batch) -> np.ndarray:
+        """The per-sample outputs: shape ``(batch,)`` for one output, ``(batch, k)`` for k (for
+        ``has_aux=True``: the loss only; the aux outputs land in ``program.aux``)."""
+        arrays, size = self._batch_arrays(batch)
+        values, _ = self._prepare(arrays, size)
+        with np.errstate(**_RAISE):
+            self._run_forward(values, size, keep=False)
+        if self.has_aux:
+            self.aux = self._aux_of(values)
+        rows = self._output_rows[: self._num_loss_outputs]
+        return values[rows[0]].copy() if len(rows) == 1 else values[rows].T.copy()
+
+    @property
+    def instructions(self) -> list[Instruction]:
+        """The program as plain data, in execution order."""
+        return list(self._instructions)
+
+    @property
+    def num_levels(self) -> int:
+        return self._num_levels
+
+    def __repr__(self) -> str:
+        return (
+            f"<Program: {self._describe_inputs()}, {len(self.params)} parameters, "
+            f"{self._num_constants} constants; {self._num_nodes} nodes in {len(self._instructions)} "
+            f"instructions over {self._num_levels} levels>"
+        )
+
+    def __str__(self) -> str:
+        return self.pretty()
+
+    def pretty(self, per_instruction: int = 3, max_operands: int = 6) -> str:
+        """A readable listing: one line per instruction, its first few nodes spelled out.
+
+        Names: ``a0[1]`` is element 1 of argument 0 (``a1`` a number argument), ``p7`` parameter 7,
+        ``c0`` a constant (values listed at the top), ``v12`` a computed node.
+        """
+        name = self._slot_name
+        lines = [repr(self)]
+        if self._num_constants:
+            consts = ", ".join(f"c{i} = {v!r}" for i, v in enumerate(self._static[len(self.params) :].tolist()))
+            lines.append(f"  constants: {consts}")
+        for ins in self._instructions:
+            count = len(ins.outputs)
+            head = f"  level {ins.level}: {ins.op} x{count}"
+            examples = []
+            for i, slot in enumerate(ins.outputs[:per_instruction]):
+                operands = [name(column[i]) for column in ins.inputs]
+                if len(operands) > max_operands:
+                    operands = operands[: max_operands - 1] + ["...", operands[-1]]
+                examples.append(f"{name(slot)} = {ins.op}({', '.join(operands)})")
+            more = f"; ... {count - per_instruction} more" if count > per_instruction else ""
+            lines.append(f"{head:<28} {'; '.join(examples)}{more}")
+        lines.append(f"  outputs: {', '.join(name(s) for s in self._output_rows)}")
+        return "\n".join(lines)
+
+    # -- layout: slots, groups, and the index arrays of every step ------------------------
+
+    def _layout(self, graph: _Graph) -> None:
+        """Give every node a slot (a row of the value and gradient arrays), group the computed
+        nodes by level and op, and precompute how each group reads its inputs and hands back
+        their gradients."""
+        nodes = graph.nodes
+        input_width = sum(1 if k is None else k for k in self.input_shapes)
+        param_start = input_width
+        const_start = param_start + len(self.params)
+
+        # Constant subgraphs (no input, no parameter below them) are folded into their traced value.
+        level = [0] * len(nodes)
+        constant = [False] * len(nodes)
+        slot = [-1] * len(nodes)
+        constant_slots: dict[tuple[float, float], int] = {}
+        constant_values: list[float] = []
+        for i, node in enumerate(nodes):
+            if node.kind == "input":
+                slot[i] = node.where
+            elif node.kind == "param":
+                slot[i] = param_start + node.where
+            elif node.kind == "const" or all(constant[j] for j in node.inputs):
+                constant[i] = True
+                key = (node.value, math.copysign(1.0, node.value))  # 0.0 and -0.0 stay apart
+                if key not in constant_slots:
+                    constant_slots[key] = const_start + len(constant_values)
+                    constant_values.append(node.value)
+                slot[i] = constant_slots[key]
+            else:
+                level[i] = 1 + max(level[j] for j in node.inputs)
+
+        groups: dict[tuple[int, str, int], list[int]] = {}
+        for i, node in enumerate(nodes):
+            if node.kind == "op" and not constant[i]:
+                groups.setdefault((level[i], node.kind_op, len(node.inputs)), []).append(i)
+        first_computed = const_start + len(constant_values)
+        next_slot = first_computed
+        order = sorted(groups)
+        for key in order:
+            for i in groups[key]:
+                slot[i] = next_slot
+                next_slot += 1
+
+        self._num_slots = next_slot
+        self._input_width = input_width
+        self._param_start, self._const_start, self._first_computed = param_start, const_start, first_computed
+        self._num_constants = len(constant_values)
+        self._num_nodes = next_slot - first_computed
+        self._num_levels = max((key[0] for key in order), default=0)
+        # Parameters and constants, once each: read by groups as (group, 1) columns that broadcast.
+        self._static = np.zeros(len(self.params) + len(constant_values))
+        self._static[len(self.params) :] = constant_values
+
+        layout = _SlotKinds(param_start, const_start, first_computed)
+        instructions, steps = [], []
+        for key in order:
+            members = groups[key]
+            lvl, op_name, arity = key
+            rule = ops.OPS[op_name]
+            columns = tuple(tuple(slot[nodes[i].inputs[k]] for i in members) for k in range(arity))
+            first = slot[members[0]]
+            instructions.append(Instruction(op_name, lvl, range(first, first + len(members)), columns))
+            index = np.asarray(columns, dtype=np.intp).reshape(arity, len(members))
+            stacked = rule.arity is None
+            step = _Step(rule, first, first + len(members), layout.gather_plan(index, stacked),
+                         layout.scatter_plan(index, stacked), len(steps))
+            step.value_args, step.vjp_args = _arguments_for(step, stacked, next_slot, len(self._static))
+            steps.append(step)
+        self._instructions = instructions
+        self._steps = steps
+        self._fill_static_rows = layout.reads_static_rows  # a mixed column reads parameters from `values`
+        self._grads_in_static_rows = layout.writes_static_rows
+
+        outputs = [slot[i] for i in graph.outputs]
+        self._output_rows = outputs
+        self._num_loss_outputs = len(outputs) - graph.num_aux
+        self._aux_rows = outputs[len(outputs) - graph.num_aux :]
+
+    # -- execution -------------------------------------------------------------------------
+
+    def _batch_arrays(self, batch) -> tuple[list[np.ndarray], int]:
+        shapes = self.input_shapes
+        if len(batch) != len(shapes):
+            raise TypeError(f"the program takes {len(shapes)} batch inputs (one per argument of fn), got {len(batch)}")
+        arrays, size = [], None
+        for index, (data, shape) in enumerate(zip(batch, shapes)):
+            try:
+                array = np.asarray(data, dtype=np.float64)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"batch input {index} must be a list or array of numbers: {error}") from None
+            expected = "(batch,)" if shape is None else f"(batch, {shape})"
+            if array.ndim != (1 if shape is None else 2) or (shape is not None and array.shape[1] != shape):
+                raise ValueError(f"batch input {index} has shape {array.shape}, expected {expected}")
+            if size is None:
+                size = len(array)
+            elif len(array) != size:
+                raise ValueError(f"batch input {index} has {len(array)} samples, batch input 0 has {size}")
+            if not np.isfinite(array).all():
+                raise ValueError(f"batch input {index} holds a number that is not finite")
+            arrays.append(array)
+        if size is None:
+            size = 1  # a function of the parameters alone: one evaluation
+        if size == 0:
+            raise ValueError("the batch is empty")
+        if not self._verified:
+            self._verify(arrays)
+        return arrays, size
+
+    def _prepare(self, arrays: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+        buffers = self._buffers.get(size)
+        if buffers is None:
+            if len(self._buffers) >= 4:  # training alternates a full and a last batch at most
+                self._buffers.clear()
+            buffers = self._buffers[size] = (np.zeros((self._num_slots, size)), np.zeros((self._num_slots, size)))
+            values = buffers[0]
+            values[self._const_start : self._first_computed] = self._static[len(self.params) :, None]
+            _keep_freed_memory(4 * self._largest_temporary(size))  # a step holds a few at once
+        values = buffers[0]
+        row = 0
+        for array, shape in zip(arrays, self.input_shapes):
+            if shape is None:
+                values[row] = array
+                row += 1
+            else:
+                values[row : row + shape] = array.T
+                row += shape
+        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
+        if not np.isfinite(data).all():
+            bad = int(np.flatnonzero(~np.isfinite(data))[0])
+            raise ValueError(f"parameter {bad} is {data[bad]!r}: parameters must be finite")
+        self._static[: len(data)] = data
+        if self._fill_static_rows:
+            values[self._param_start : self._const_start] = data[:, None]
+        return buffers
+
+    def _largest_temporary(self, size: int) -> int:
+        """Bytes of the largest array one step makes: a group's stacked inputs or gradients."""
+        widest = max((len(ins.inputs) * len(ins.outputs) for ins in self._instructions), default=1)
+        return max(widest, self._num_slots) * size * 8
+
+    def _run_forward(self, values: np.ndarray, size: int, keep: bool) -> list | None:
+        gathered = [] if keep else None
+        static = self._static
+        for step in self._steps:
+            pieces = step.gather(values, static, size)
+            shape = (step.stop - step.start, size)
+            inputs = step.value_args(pieces, shape)
+            try:
+                values[step.start : step.stop] = step.rule.value(np, *inputs)
+            except FloatingPointError:
+                raise _forward_error(step.rule, inputs, shape) from None
+            if keep:
+                gathered.append(pieces)
+        return gathered
+
+    def _run_backward(self, values, grads, gathered, scale: float, size: int) -> np.ndarray:
+        """Node gradients flow from the last group to the first; each group's vector-Jacobian
+        product is added into the gradients of its inputs (parameters: summed over the batch)."""
+        param_grads = np.zeros(len(self.params))
+        if self._grads_in_static_rows:
+            grads[self._param_start :] = 0.0
+        else:
+            grads[self._first_computed :] = 0.0
+        loss = self._output_rows[0]
+        if loss >= self._first_computed:
+            grads[loss] = scale
+        elif self._param_start <= loss < self._const_start:
+            param_grads[loss - self._param_start] += scale * size
+        try:
+            for step in reversed(self._steps):
+                g = grads[step.start : step.stop]
+                out = values[step.start : step.stop]
+                inputs = step.vjp_args(gathered[step.index], g.shape)
+                try:
+                    input_grads = step.rule.vjp(np, g, out, *inputs)
+                except FloatingPointError:
+                    input_grads = _checked_vjp(step.rule, g, out, inputs)
+                step.scatter(input_grads, grads, param_grads)
+            if self._grads_in_static_rows:
+                param_grads += grads[self._param_start : self._const_start].sum(axis=1)
+        except FloatingPointError:
+            raise OverflowError("gradient overflow: it exceeds the float64 range") from None
+        return param_grads
+
+    def _aux_of(self, values: np.ndarray) -> np.ndarray:
+        rows = self._aux_rows
+        return values[rows[0]].copy() if len(rows) == 1 else values[rows].T.copy()
+
+    # -- the data-dependence check ---------------------------------------------------------
+
+    def _verify(self, arrays: list[np.ndarray]) -> None:
+        """Trace ``fn`` again on one sample of the first batch; the graph must be the same."""
+        if not arrays:
+            self._verified = True
+            return
+        differs = np.zeros(len(arrays[0]), dtype=bool)
+        for array, traced in zip(arrays, self._graph.example):
+            differs |= (array != traced) if array.ndim == 1 else (array != traced).any(axis=1)
+        if not differs.any():
+            return  # every sample is the traced example: nothing new to compare with yet
+        index = int(np.argmax(differs))
+        sample = [array[index].tolist() for array in arrays]
+        other = _trace(self.fn, sample, self.input_shapes, self.params, self.has_aux)
+        difference = self._graph.difference(other)
+        if difference is not None:
+            raise DataDependentGraphError(
+                f"the traced function builds a different graph for sample {index} of the batch than for "
+                f"the example ({difference}): its graph depends on the data (an `if` on .data, or a number "
+                "taken from .data), which one trace cannot replay. Express the choice with ops (relu, abs, "
+                "a one-hot dot) or run it eagerly."
+            )
+        self._verified = True
+
+    # -- naming, for listings --------------------------------------------------------------
+
+    def _describe_inputs(self) -> str:
+        parts = [f"a{i}" if k is None else f"a{i}[{k}]" for i, k in enumerate(self.input_shapes)]
+        return f"inputs ({', '.join(parts)})" if parts else "no inputs"
+
+    def _slot_name(self, slot: int) -> str:
+        if slot < self._input_width:
+            row = 0
+            for i, k in enumerate(self.input_shapes):
+                width = 1 if k is None else k
+                if slot < row + width:
+                    return f"a{i}" if k is None else f"a{i}[{slot - row}]"
+                row += width
+        if slot < self._const_start:
+            return f"p{slot - self._param_start}"
+        if slot < self._first_computed:
+            return f"c{slot - self._const_start}"
+        return f"v{slot - self._first_computed}"
+
+
+def _keep_freed_memory(nbytes: int) -> None:
+    """Free one block of ``nbytes`` so that glibc keeps freed blocks up to that size.
+
+    glibc hands blocks above 128 KiB straight back to the kernel when they are freed, so each step
+    would fault the pages of its temporaries in again (that doubled the time of a step). Freeing a
+    block raises that limit to its size (malloc's documented dynamic mmap threshold; the trim
+    threshold follows), which is what any program that once used a large array gets anyway.
+    Elsewhere this is just a short-lived allocation.
+    """
+    if nbytes > 128 * 1024:
+        block = np.empty(min(nbytes, 16 * 1024 * 1024) // 8)  # glibc adjusts up to 32 MiB
+        del block
+
+
+# -- steps ---------------------------------------------------------------------------------
+
+
+class _Step:
+    """One group at run time: its rule, output slots, and how it reads inputs and writes grads."""
+
+    __slots__ = ("rule", "start", "stop", "gather", "scatter", "index", "value_args", "vjp_args")
+
+    def __init__(self, rule: Op, start: int, stop: int, gather, scatter, index: int):
+        self.rule, self.start, self.stop = rule, start, stop
+        self.gather, self.scatter, self.index = gather, scatter, index
+        self.value_args = self.vjp_args = None  # pieces, shape -> the arguments of the rule
+
+
+# How a group's gathered pieces become the arguments of its rule: as they are (columns of shape
+# (group, 1) or (1, batch) that broadcast), or each broadcast to the full (group, batch) first.
+
+
+def _columns_compact(pieces, shape):
+    return pieces
+
+
+def _columns_full(pieces, shape):
+    return tuple(np.broadcast_to(piece, shape) for piece in pieces)
+
+
+def _blocks_compact(pieces, shape):
+    if len(pieces) == 1:
+        return tuple(pieces[0])
+    if len(pieces) == 2:
+        return (*pieces[0], *pieces[1])
+    return tuple(x for piece in pieces for x in piece)
+
+
+def _blocks_full(pieces, shape):
+    return _blocks_compact([np.broadcast_to(piece, (len(piece),) + shape) for piece in pieces], shape)
+
+
+def _arguments_for(step: _Step, stacked: bool, num_slots: int, num_static: int):
+    """Pick, for the rule's value and for its vjp separately, compact arguments when the rule
+    gives the same results with them as with full ones (tried once on random numbers in every
+    op's domain); elementwise formulas always do, a formula that stacks its inputs may not."""
+    compact, full = (_blocks_compact, _blocks_full) if stacked else (_columns_compact, _columns_full)
+    rng = np.random.default_rng(0)
+    size = 3
+    values = rng.uniform(0.5, 1.5, (num_slots, size))
+    static = rng.uniform(0.5, 1.5, num_static)
+    shape = (step.stop - step.start, size)
+    pieces = step.gather(values, static, size)
+    rule = step.rule
+    with np.errstate(**_IGNORE):
+        reference = np.broadcast_to(rule.value(np, *full(pieces, shape)), shape)
+        g = rng.uniform(0.5, 1.5, shape)
+        expected = [np.broadcast_to(x, shape) for x in rule.vjp(np, g, reference, *full(pieces, shape))]
+        try:
+            value_ok = _same(rule.value(np, *compact(pieces, shape)), reference, shape)
+        except (ValueError, TypeError, IndexError):
+            value_ok = False
+        try:
+            got = rule.vjp(np, g, reference, *compact(pieces, shape))
+            vjp_ok = len(got) == len(expected) and all(np.shape(x) == shape and _same(x, e, shape) for x, e in zip(got, expected))
+        except (ValueError, TypeError, IndexError):
+            vjp_ok = False
+    return (compact if value_ok else full), (compact if vjp_ok else full)
+
+
+def _same(result, reference: np.ndarray, shape) -> bool:
+    try:
+        result = np.broadcast_to(result, shape)
+    except ValueError:
+        return False
+    return bool(np.allclose(result, reference, rtol=1e-12, atol=0.0))
+
+
+class _SlotKinds:
+    """Builds each group's gather and scatter functions from its index array ``(arity, group)``.
+
+    Slots are inputs, then parameters and constants (the static slots: the same for every sample),
+    then computed nodes. A column of a group's inputs that is static is read from the small
+    ``static`` vector as ``(group, 1)``; one that is the same slot for every node of the group (a
+    layer's inputs, shared by all its neurons) as ``(1, batch)``; NumPy broadcasting does the rest.
+    """
+
+    MAX_RUNS = 3  # a stacked group with more runs of differently-read columns is read in one gather
+
+    def __init__(self, param_start: int, const_start: int, first_computed: int):
+        self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
+        self.reads_static_rows = False
+        self.writes_static_rows = False
+
+    def column_kind(self, column: np.ndarray) -> str:
+        if (column >= self.param_start).all() and (column < self.first_computed).all():
+            return "static"
+        if (column == column[0]).all():
+            return "shared"
+        return "rows"
+
+    def runs(self, index: np.ndarray, kind_of) -> list[tuple[str, int, int]]:
+        runs = []
+        for k, column in enumerate(index):
+            kind = kind_of(column)
+            if runs and runs[-1][0] == kind:
+                runs[-1] = (kind, runs[-1][1], k + 1)
+            else:
+                runs.append((kind, k, k + 1))
+        return runs
+
+    # -- reading inputs (forward)
+
+    def gather_plan(self, index: np.ndarray, stacked: bool):
+        """A function ``(values, static, batch size) -> pieces``: one array per input column,
+        ``(group, batch)``, ``(group, 1)`` or ``(1, batch)``; for a stacked group, one array
+        ``(columns, ...)`` per run of columns read the same way."""
+        if not stacked:
+            readers = [self._column_reader(column) for column in index]
+            if len(readers) == 1:
+                (read,) = readers
+                return lambda values, static, size: (read(values, static),)
+            first, second = readers
+            return lambda values, static, size: (first(values, static), second(values, static))
+        runs = self.runs(index, self.column_kind)
+        if len(runs) > self.MAX_RUNS:
+            runs = [("rows", 0, len(index))]
+        readers = [self._block_reader(kind, index[a:b]) for kind, a, b in runs]
+        if len(readers) == 1:
+            (read,) = readers
+            return lambda values, static, size: (read(values, static),)
+        return lambda values, static, size: [read(values, static) for read in readers]
+
+    def _column_reader(self, column: np.ndarray):
+        kind = self.column_kind(column)
+        if kind == "static":
+            positions = column - self.param_start
+            return lambda values, static: static.take(positions)[:, None]
+        start = int(column[0])
+        if kind == "shared":
+            return lambda values, static: values[start : start + 1]
+        self._note_static_reads(column)
+        if _is_run(column):
+            stop = start + len(column)
+            return lambda values, static: values[start:stop]
+        return lambda values, static: values.take(column, axis=0)
+
+    def _block_reader(self, kind: str, block: np.ndarray):
+        arity, width = block.shape
+        if kind == "static":
+            positions = block - self.param_start
+            return lambda values, static: static.take(positions)[:, :, None]
+        if kind == "shared":
+            rows = block[:, 0].copy()
+            if _is_run(rows):
+                start, stop = int(rows[0]), int(rows[0]) + arity
+                return lambda values, static: values[start:stop, None, :]
+            return lambda values, static: values.take(rows, axis=0)[:, None, :]
+        self._note_static_reads(block.ravel())
+        if _is_run(block.ravel()):
+            start, stop = int(block[0, 0]), int(block[0, 0]) + block.size
+            return lambda values, static: values[start:stop].reshape(arity, width, -1)
+        return lambda values, static: values.take(block, axis=0)
+
+    def _note_static_reads(self, slots: np.ndarray) -> None:
+        if ((slots >= self.param_start) & (slots < self.first_computed)).any():
+            self.reads_static_rows = True
+
+    # -- handing back gradients (backward)
+
+    def destination_kind(self, column: np.ndarray) -> str:
+        if (column < self.param_start).all() or ((column >= self.const_start) & (column < self.first_computed)).all():
+            return "none"  # inputs and constants need no gradient
+        if ((column >= self.param_start) & (column < self.const_start)).all():
+            return "param"
+        if (column >= self.first_computed).all():
+            return "shared" if (column == column[0]).all() else "rows"
+        return "mixed"
+
+    def scatter_plan(self, index: np.ndarray, stacked: bool):
+        """A function ``(input grads, node grads, parameter grads) -> None`` that adds a group's
+        vector-Jacobian product into the gradients of its inputs."""
+        if stacked:
+            runs = self.runs(index, self.destination_kind)
+            if len(runs) > self.MAX_RUNS:
+                runs = [("mixed", 0, len(index))]
+        else:  # the rule returns one array per input: one writer each
+            runs = [(self.destination_kind(column), k, k + 1) for k, column in enumerate(index)]
+        writers = [(a, b, self._writer(kind, index[a:b])) for kind, a, b in runs if kind != "none"]
+        if stacked:
+
+            def scatter(input_grads, grads, param_grads):
+                if type(input_grads) is not np.ndarray:
+                    input_grads = np.stack(np.broadcast_arrays(*input_grads))
+                for a, b, write in writers:
+                    write(input_grads[a:b], grads, param_grads)
+
+            return scatter
+
+        def scatter(input_grads, grads, param_grads):
+            for a, _, write in writers:
+                write(input_grads[a], grads, param_grads)
+
+        return scatter
+
+    def _writer(self, kind: str, block: np.ndarray):
+        """A function adding one run of input gradients, ``(run, group, batch)`` (or ``(group,
+        batch)`` for a single column), into the node or parameter gradients."""
+        arity, width = block.shape
+        if kind == "param":
+            positions = block - self.param_start
+            if len(np.unique(positions)) == positions.size:
+
+                def write(part, grads, param_grads):
+                    param_grads[positions] += part.reshape(arity, width, -1).sum(axis=2)
+
+                return write
+            flat = positions.ravel()
+            count = self.const_start - self.param_start
+
+            def write(part, grads, param_grads):
+                sums = part.reshape(arity * width, -1).sum(axis=1)
+                param_grads += np.bincount(flat, weights=sums, minlength=count)
+
+            return write
+        if kind == "shared" and len(np.unique(block[:, 0])) == arity:
+            rows = block[:, 0].copy()
+
+            def write(part, grads, param_grads):
+                grads[rows] += part.reshape(arity, width, -1).sum(axis=1)
+
+            return write
+        if kind == "mixed":
+            self.writes_static_rows = True
+        flat = block.ravel()
+        if _is_run(flat):
+            start, stop = int(flat[0]), int(flat[0]) + len(flat)
+
+            def write(part, grads, param_grads):
+                grads[start:stop] += part.reshape(len(flat), -1)
+
+            return write
+        if len(np.unique(flat)) == len(flat):
+
+            def write(part, grads, param_grads):
+                grads[flat] += part.reshape(len(flat), -1)
+
+            return write
+        # Several edges into one slot: sum them first (a precomputed segment sum; np.add.at is slow).
+        by_slot = np.argsort(flat, kind="stable")
+        sorted_slots = flat[by_slot]
+        starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
+        targets = sorted_slots[starts]
+        reduceat = np.add.reduceat
+
+        def write(part, grads, param_grads):
+            edges = np.broadcast_to(part, (arity, width, grads.shape[1])).reshape(len(flat), -1)
+            grads[targets] += reduceat(edges.take(by_slot, axis=0), starts, axis=0)
+
+        return write
+
+
+def _is_run(slots: np.ndarray) -> bool:
+    """Whether ``slots`` are consecutive and increasing, so that a slice reads them as a view."""
+    return bool(len(slots)) and bool(np.array_equal(slots, np.arange(slots[0], slots[0] + len(slots))))
+
+
+# -- errors, with the messages eager mode gives --------------------------------------------
+
+
+def _first_bad(mask: np.ndarray) -> tuple[int, int]:
+    """(node within the group, sample) of the first True in sample order, then node order."""
+    sample, node = np.nonzero(mask.T)
+    return int(node[0]), int(sample[0])
+
+
+def _element(inputs, shape: tuple[int, int], node: int, sample: int) -> tuple[float, ...]:
+    """One node's inputs for one sample (the inputs may be broadcast columns or rows)."""
+    return tuple(float(np.broadcast_to(x, shape)[node, sample]) for x in inputs)
+
+
+def _forward_error(rule: Op, inputs, shape: tuple[int, int]) -> Exception:
+    with np.errstate(**_IGNORE):
+        result = np.broadcast_to(rule.value(np, *inputs), shape)
+    bad = ~np.isfinite(result)
+    if not bad.any():  # an intermediate overflowed but the result did not: say so plainly
+        return OverflowError(f"{rule.name} overflows inside its formula for this batch")
+    node, sample = _first_bad(bad)
+    args = _element(inputs, shape, node, sample)
+    try:
+        scalar = rule.value(scalar_math, *args)
+    except (ArithmeticError, ValueError) as cause:
+        error = rule.error(args, cause)
+    else:
+        error = rule.error(args, OverflowError(f"overflow (gives {scalar!r})"))
+    _add_note(error, f"(compiled program: sample {sample} of the batch)")
+    return error
+
+
+def _checked_vjp(rule: Op, g: np.ndarray, out: np.ndarray, inputs):
+    """The vector-Jacobian product when NumPy flagged a non-finite number: where the incoming
+    gradient is 0, eager mode skips the node, so those entries count as 0; elsewhere, raise the
+    error eager mode raises."""
+    with np.errstate(**_IGNORE):
+        grads = [np.broadcast_to(np.asarray(x, dtype=np.float64), g.shape).copy() for x in rule.vjp(np, g, out, *inputs)]
+    flowing = g != 0
+    for grad in grads:
+        bad = ~np.isfinite(grad)
+        if (bad & flowing).any():
+            node, sample = _first_bad(bad & flowing)
+            raise _derivative_error(rule, g[node, sample], out[node, sample], _element(inputs, g.shape, node, sample), sample)
+        grad[bad] = 0.0
+    return grads
+
+
+def _derivative_error(rule: Op, g: float, out: float, args: tuple[float, ...], sample: int) -> Exception:
+    try:
+        rule.vjp(scalar_math, float(g), float(out), *args)
+    except (ArithmeticError, ValueError) as cause:
+        kind = type(cause) if isinstance(cause, (OverflowError, ZeroDivisionError)) else ValueError
+        error = kind(f"backward() stopped at {rule.describe(args)}: its derivative is not finite here ({cause})")
+    else:
+        error = OverflowError("gradient overflow: it exceeds the float64 range")
+    _add_note(error, f"(compiled program: sample {sample} of the batch)")
+    return error
+
+
+def _add_note(error: BaseException, note: str) -> None:
+    if hasattr(error, "add_note"):  # Python 3.11+
+        error.add_note(note)
+
+
+# -- tracing -------------------------------------------------------------------------------
+
+
+class _Node:
+    """One node of a traced graph as plain data."""
+
+    __slots__ = ("kind", "where", "value", "kind_op", "inputs")
+
+    def __init__(self, kind: str, where: int = -1, value: float = 0.0, kind_op: str = "", inputs=()):
+        self.kind, self.where, self.value, self.kind_op, self.inputs = kind, where, value, kind_op, inputs
+
+    def signature(self):
+        if self.kind == "op":
+            return (self.kind_op, self.inputs)
+        if self.kind == "const":
+            return ("const", self.value, math.copysign(1.0, self.value))
+        return (self.kind, self.where)
+
+
+class _Graph:
+    """A trace: nodes in an order where inputs come first, and which of them are outputs."""
+
+    def __init__(self, nodes: list[_Node], outputs: list[int], num_aux: int, example: list):
+        self.nodes, self.outputs, self.num_aux, self.example = nodes, outputs, num_aux, example
+
+    def difference(self, other: _Graph) -> str | None:
+        """None if ``other`` is the same graph, else a short description of the first difference."""
+        if len(self.nodes) != len(other.nodes):
+            return f"{len(self.nodes)} nodes, then {len(other.nodes)}"
+        for i, (a, b) in enumerate(zip(self.nodes, other.nodes)):
+            if a.signature() != b.signature():
+                return f"node {i} is {_describe_node(a)}, then {_describe_node(b)}"
+        if self.outputs != other.outputs:
+            return "the outputs are different nodes"
+        return None
+
+
+def _describe_node(node: _Node) -> str:
+    if node.kind == "op":
+        return f"{node.kind_op} of nodes {list(node.inputs)}"
+    if node.kind == "const":
+        return f"the constant {node.value!r}"
+    return f"{node.kind} {node.where}"
+
+
+def _trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux: bool) -> _Graph:
+    """Call ``fn`` on fresh leaves holding ``rows`` and record the graph it returns."""
+    args, input_slot = [], {}
+    slot = 0
+    for row, shape in zip(rows, shapes):
+        if shape is None:
+            leaf = Value(row)
+            input_slot[id(leaf)] = slot
+            args.append(leaf)
+            slot += 1
+        else:
+            leaves = [Value(x) for x in row]
+            for leaf in leaves:
+                input_slot[id(leaf)] = slot
+                slot += 1
+            args.append(leaves)
+    result = fn(*args)
+    if has_aux:
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            raise TypeError("compile: with has_aux=True, fn must return (loss, aux)")
+        loss, aux = result
+        loss_outputs = _output_values(loss, "the loss")
+        if len(loss_outputs) != 1:
+            raise TypeError("compile: with has_aux=True, the loss must be one Value")
+        aux_outputs = _output_values(aux, "aux")
+        outputs = loss_outputs + aux_outputs
+    else:
+        outputs = _output_values(result, "fn")
+        aux_outputs = []
+    param_index = {id(p): k for k, p in enumerate(params)}
+    order = _topological(outputs)
+    position = {id(v): i for i, v in enumerate(order)}
+    nodes = []
+    for v in order:
+        rule = v._rule
+        if rule is not None:
+            nodes.append(_Node("op", kind_op=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
+        elif id(v) in input_slot:
+            nodes.append(_Node("input", where=input_slot[id(v)]))
+        elif id(v) in param_index:
+            nodes.append(_Node("param", where=param_index[id(v)]))
+        else:
+            nodes.append(_Node("const", value=v.data))
+    # Folded constant subgraphs keep the value eager mode computed; record it on op nodes too.
+    for node, v in zip(nodes, order):
+        node.value = v.data
+    return _Graph(nodes, [position[id(v)] for v in outputs], len(aux_outputs), list(rows))
+
+
+def _output_values(result, what: str) -> list[Value]:
+    if isinstance(result, Value):
+        return [result]
+    if isinstance(result, (list, tuple)) and result and all(isinstance(v, Value) for v in result):
+        return list(result)
+    raise TypeError(f"compile: {what} must return a Value or a non-empty list of Values, got {type(result).__name__}")
+
+
+def _topological(outputs: list[Value]) -> list[Value]:
+    """Every Value the outputs depend on, each after its inputs (an explicit stack, no recursion)."""
+    order, seen = [], set()
+    for root in outputs:
+        stack = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if ready:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for child in reversed(node._prev):
+                if id(child) not in seen:
+                    stack.append((child, False))
+    return order
+
+
+def _check_params(params) -> list[Value]:
+    if isinstance(params, Value) or not hasattr(params, "__iter__"):
+        raise TypeError(f"compile: params must be a list of Values, got {type(params).__name__}")
+    params = list(params)
+    first_seen: dict[int, int] = {}
+    for k, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"compile: params[{k}] must be a Value, got {type(p).__name__}")
+        if p._rule is not None:
+            raise ValueError(f"compile: params[{k}] is computed by {p._op!r}; parameters must be leaf Values")
+        if id(p) in first_seen:
+            raise ValueError(f"compile: params[{k}] is the same Value as params[{first_seen[id(p)]}]")
+        first_seen[id(p)] = k
+    return params
+
+
+def _example_shapes(example) -> list[int | None]:
+    if isinstance(example, (str, bytes)) or not isinstance(example, (tuple, list)):
+        raise TypeError(
+            f"compile: example must be a tuple with one per-sample input per argument of fn, got {type(example).__name__}"
+        )
+    shapes = []
+    for i, item in enumerate(example):
+        if _is_number(item):
+            shapes.append(None)
+        elif isinstance(item, (list, tuple, np.ndarray)) and len(item) and all(_is_number(x) for x in item):
+            if isinstance(item, np.ndarray) and item.ndim != 1:
+                raise TypeError(f"compile: example[{i}] must be a number or a flat list of numbers")
+            shapes.append(len(item))
+        else:
+            raise TypeError(
+                f"compile: example[{i}] must be a number or a non-empty flat list of numbers, got {item!r:.60}"
+            )
+    return shapes
+
+
+def _example_rows(example, shapes) -> list:
+    return [float(item) if shape is None else [float(x) for x in item] for item, shape in zip(example, shapes)]
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+# -- losses per sample, for training ---------------------------------------------------------
+
+
+def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
+    """Class indices as rows of 0.0 with a 1.0 at the class: shape ``(len(labels), num_classes)``.
+
+    A per-sample loss that picks ``logits[label]`` builds a different graph for every label; a
+    ``dot`` with the one-hot row builds the same one.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
+        raise ValueError("one_hot: labels must be a flat list of class indices")
+    labels = labels.astype(np.intp)
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}")
+    rows = np.zeros((len(labels), num_classes))
+    rows[np.arange(len(labels)), labels] = 1.0
+    return rows
+
+
+def _hinge(score: Value, target: Value) -> Value:
+    return (1.0 - target * score).relu()
+
+
+def _mse(pred, target) -> Value:
+    if isinstance(pred, Value):
+        return (pred - target) ** 2
+    return total([(p - t) ** 2 for p, t in zip(pred, target)]) / len(pred)
+
+
+def _bce(logit: Value, target: Value) -> Value:
+    # For a 0/1 target one term is exactly 0, so this equals the eager loss's chosen branch.
+    return target * (-logit).softplus() + (1.0 - target) * logit.softplus()
+
+
+def _cross_entropy(logits: Sequence[Value], target: Sequence[Value]) -> Value:
+    # Shift by the largest logit, as micrograd.losses does, but found with ops (largest = a +
+    # relu(b - a), ...) rather than read from .data, so that the graph is the same for every sample.
+    largest = logits[0]
+    for v in logits[1:]:
+        largest = largest + (v - largest).relu()
+    shifted = [v - largest for v in logits]
+    return total([s.exp() for s in shifted]).log() - dot(target, shifted)
+
+
+SAMPLE_LOSSES: dict[str, Callable] = {
+    "hinge": _hinge,
+    "mse": _mse,
+    "bce": _bce,
+    "cross_entropy": _cross_entropy,
+}
+"""One sample's loss, ``loss(model output, target)``, with the math of ``micrograd.losses`` (whose
+batch mean equals the mean of these) and a graph that does not depend on the target: hinge and mse
+take the target as a number input (+1/-1, or a list for several outputs), bce a 0/1 number,
+cross_entropy a one-hot list."""
+
+
+def compile_loss(model, loss: str, *, num_features: int, target_size: int | None = None) -> Program:
+    """Compile ``SAMPLE_LOSSES[loss](model(x), target)`` with the model's outputs as aux.
+
+    ``program(X, T)`` then returns the batch-mean loss and adds its gradients to the model's
+    parameters; ``program.aux`` holds the model's per-sample outputs. ``T`` is a list of numbers
+    (``target_size`` None) or of lists (one-hot rows for cross_entropy: see ``one_hot``).
+    """
+    if loss not in SAMPLE_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(SAMPLE_LOSSES)}")
+    per_sample = SAMPLE_LOSSES[loss]
+
+    def fn(x, target):
+        out = model(x)
+        return per_sample(out, target), out
+
+    target_example = 1.0 if target_size is None else [1.0] + [0.0] * (target_size - 1)
+    return compile(fn, model.parameters(), example=([0.0] * num_features, target_example), has_aux=True)
