@@ -338,6 +338,8 @@ def _page(*, title, about, recorder: _Recorder, losses, accuracies, learning_rat
         "loss_name": loss_name,
         "l2": l2,
         "inputs": [recorder.labels.index(f"x{k}") for k in range(2)],
+        # the page opens on the output neuron: its inputs, weights and score at a glance
+        "focus": next(i for i, label in enumerate(recorder.labels) if label in ("score", "score0")),
         "first_point": _first_point(recorder),
         # The loss curve is drawn from the numbers; every number shown is one of the texts.
         "loss": losses,

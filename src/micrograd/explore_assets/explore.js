@@ -127,7 +127,7 @@
     return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   }
 
-  const plot = { width: 440, height: 440 };
+  const plot = { width: 400, height: 400 };
   const regionImage = document.createElement("canvas");
 
   function toPlot(x, y) {
@@ -190,7 +190,7 @@
     return best;
   }
 
-  const curve = { width: 440, height: 200, left: 64, right: 12, top: 10, bottom: 26 };
+  const curve = { width: 400, height: 170, left: 64, right: 12, top: 10, bottom: 26 };
 
   function curveGeometry() {
     const losses = config.loss;
@@ -275,15 +275,30 @@
     svg.removeAttribute("height");
   }
 
+  // Zoom about the middle of the panel, so that what is in view stays in view.
   function setZoom(value) {
+    const panel = $("graph");
+    const middleX = (panel.scrollLeft + panel.clientWidth / 2) / zoom;
+    const middleY = (panel.scrollTop + panel.clientHeight / 2) / zoom;
     zoom = Math.max(0.1, Math.min(3, value));
     svg.style.width = natural.width * zoom + "px";
     svg.style.height = natural.height * zoom + "px";
+    panel.scrollLeft = middleX * zoom - panel.clientWidth / 2;
+    panel.scrollTop = middleY * zoom - panel.clientHeight / 2;
   }
 
   function fitZoom() {
     const panel = $("graph");
     return Math.min((panel.clientWidth - 8) / natural.width, (panel.clientHeight - 8) / natural.height);
+  }
+
+  // Scroll the graph so that an element sits in the middle of its panel.
+  function centreOn(element) {
+    const panel = $("graph");
+    const box = element.getBoundingClientRect();
+    const panelBox = panel.getBoundingClientRect();
+    panel.scrollLeft += box.left + box.width / 2 - panelBox.left - panel.clientWidth / 2;
+    panel.scrollTop += box.top + box.height / 2 - panelBox.top - panel.clientHeight / 2;
   }
 
   function wireGraph() {
@@ -370,13 +385,9 @@
     wireControls();
     wireGraph();
     render();
-    setZoom(0.8); // readable numbers; 'fit' shows the whole graph
-    const panel = $("graph");
-    // The loss is the rightmost node: start there, at its height.
-    const rootBox = records[0].box.getBoundingClientRect();
-    const panelBox = panel.getBoundingClientRect();
-    panel.scrollLeft = panel.scrollWidth;
-    panel.scrollTop += rootBox.top - panelBox.top - panel.clientHeight / 2;
+    setZoom(0.6); // numbers still readable; 'fit' shows the whole graph
+    centreOn(records[config.focus].box);
+    $("graph").scrollLeft -= 0.3 * $("graph").clientWidth; // the neuron's inputs, left of its score
     document.body.setAttribute("data-ready", "true");
   }
 
