@@ -6,7 +6,7 @@ decision regions), and for every training point the data and grad of every node 
 loss graph. The graph's shape is the same for every point and step, so Graphviz lays it out once
 (the SVG of ``micrograd.viz.draw_dot``) and the page only swaps the numbers in. The page does no
 arithmetic of its own on the model: every number it shows was computed by this library's engine
-and is formatted exactly as ``micrograd.viz.format_number`` formats it.
+and is stored as the text ``micrograd.viz.format_number`` gives, so it reads as Python prints it.
 
 The result is one HTML file with its script, style and data inside: it opens from ``file://``
 without a server or network. Needs NumPy, scikit-learn (moons), the ``graphviz`` package and
@@ -40,6 +40,11 @@ GRID = 64  # decision-region cells per side
 # default settings takes about 2 bytes per number (moons 2 MB, yin-yang 6 MB). This many numbers,
 # counted before duplicates are dropped, keep a page within about 25 MB.
 MAX_RECORDED_NUMBERS = 10_000_000
+# Graphviz lays out a few hundred nodes in seconds, thousands in minutes ([16, 16] gives ~450).
+MAX_GRAPH_NODES = 600
+# The longest text format_number(x, 4) gives for a finite float: "-1000000.0000" (from
+# -999999.99996, below 1e6 but rounded up), one more than "-1.2345e-308".
+_MAX_TEXT = 13
 # Layout width reserved for each number: Graphviz sizes a record's fields by their text once, so
 # text as wide as format_number's widest here ("-1.2345e-05") holds the place of every later one.
 _PLACEHOLDER = -8.8888e-88
@@ -144,7 +149,7 @@ def write_page(
     return path
 
 
-def point_loss_graph(model, x: Sequence[float], label: int, loss: str) -> Value:
+def _point_loss_graph(model, x: Sequence[float], label: int, loss: str) -> Value:
     """The loss of one training point as the page draws it, labelled, before backward.
 
     ``loss`` is a name of ``micrograd.losses.LOSSES``; the point's loss is that loss over a batch
@@ -186,10 +191,15 @@ class _Recorder:
         self.model, self.train, self.loss = model, train, loss
         self.params = model.parameters()
         self._walk = _values_in_walk_order
-        first = self._walk(point_loss_graph(model, train.X[0], train.y[0], loss))
+        first = self._walk(_point_loss_graph(model, train.X[0], train.y[0], loss))
         self.ops = [v._op for v in first]
         self.labels = [v.label for v in first]
         self.states, self.points, self.nodes = steps + 1, len(train), len(first)
+        if self.nodes > MAX_GRAPH_NODES:
+            raise ValueError(
+                f"one point's loss graph has {self.nodes} Values, more than the {MAX_GRAPH_NODES} the page "
+                f"lays out in reasonable time: use narrower hidden layers"
+            )
         recorded = 2 * self.states * self.points * self.nodes
         if recorded > MAX_RECORDED_NUMBERS:
             raise ValueError(
@@ -219,7 +229,7 @@ class _Recorder:
         for i, (x, label) in enumerate(zip(self.train.X, self.train.y)):
             for p in self.params:
                 p.grad = 0.0
-            nodes = self._walk(point_loss_graph(self.model, x, label, self.loss))
+            nodes = self._walk(_point_loss_graph(self.model, x, label, self.loss))
             nodes[0].backward()
             if [v._op for v in nodes] != self.ops:
                 raise RuntimeError(f"point {i}'s loss graph has another shape than point 0's")
@@ -255,7 +265,9 @@ class _Packer:
     """
 
     def __init__(self):
-        self.texts: list[str] = []
+        self.text_arrays: list = []  # NumPy byte-string arrays, right-aligned in _MAX_TEXT characters
+        self.text_count = 0
+        self.text_width = 1
         self.byte_arrays: list = []
         self.byte_count = 0
 
@@ -268,9 +280,14 @@ class _Packer:
         # Each distinct number is formatted once (zeros and weights repeat a lot).
         distinct, where = np.unique(np.asarray(values, dtype=float).ravel(), return_inverse=True)
         texts = [format_number(float(v), PRECISION) for v in distinct]
-        start = len(self.texts)
-        self.texts.extend(texts[i] for i in where.ravel().tolist())
-        return start
+        self.text_width = max(self.text_width, *map(len, texts))
+        if self.text_width > _MAX_TEXT:
+            raise RuntimeError(f"format_number gave {max(texts, key=len)!r}, longer than {_MAX_TEXT} characters")
+        # Right-aligned: the digits line up, and the page strips the leading blanks.
+        padded = np.array([text.rjust(_MAX_TEXT).encode("ascii") for text in texts], dtype=f"S{_MAX_TEXT}")
+        self.text_arrays.append(padded[where.ravel()])
+        self.text_count += where.size
+        return self.text_count - where.size
 
     def add_bytes(self, array) -> int:
         import numpy as np
@@ -280,16 +297,13 @@ class _Packer:
         self.byte_count += array.size
         return self.byte_count - array.size
 
-    @property
-    def text_width(self) -> int:
-        return max(map(len, self.texts), default=1)
-
     def encoded(self) -> str:
-        width = self.text_width
-        # Right-aligned: the digits line up, and the page strips the leading blanks.
-        raw = "".join(text.rjust(width) for text in self.texts).encode("ascii")
+        import numpy as np
+
+        texts = np.concatenate(self.text_arrays).view(np.uint8).reshape(-1, _MAX_TEXT)
+        raw = texts[:, _MAX_TEXT - self.text_width :].tobytes()  # only the blanks no text needs go
         raw += b"".join(array.tobytes() for array in self.byte_arrays)
-        return base64.b64encode(zlib.compress(raw, 9)).decode("ascii")
+        return base64.b64encode(zlib.compress(raw)).decode("ascii")
 
 
 def _split_by_dependence(packer: _Packer, values) -> list[list]:
@@ -352,7 +366,7 @@ def _page(*, title, about, recorder: _Recorder, losses, accuracies, learning_rat
         "regions": packer.add_bytes(recorder.regions),
         "confidence": packer.add_bytes(recorder.confidence),
     }
-    config.update(text_count=len(packer.texts), text_width=packer.text_width, byte_count=packer.byte_count)
+    config.update(text_count=packer.text_count, text_width=packer.text_width, byte_count=packer.byte_count)
     assets = resources.files("micrograd") / "explore_assets"
     template = (assets / "page.html").read_text(encoding="utf-8")
     script = (assets / "explore.js").read_text(encoding="utf-8")
@@ -382,7 +396,7 @@ def _graph_svg(recorder: _Recorder) -> str:
     """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
     from micrograd.viz import _render, draw_dot
 
-    nodes = recorder._walk(point_loss_graph(recorder.model, recorder.train.X[0], recorder.train.y[0], recorder.loss))
+    nodes = recorder._walk(_point_loss_graph(recorder.model, recorder.train.X[0], recorder.train.y[0], recorder.loss))
     for v in nodes:
         v.data = v.grad = _PLACEHOLDER
     svg = _render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")
