@@ -127,8 +127,9 @@ class Program:
                 f"the traced function returned {self._num_loss_outputs} outputs; a gradient needs one "
                 "Value (use program.forward for several outputs)"
             )
+        data = self._read_params()
         arrays, size = self._batch_arrays(batch)
-        values, grads = self._prepare(arrays, size)
+        values, grads = self._prepare(arrays, size, data)
         scale = 1.0 / size if reduction == "mean" else 1.0
         with np.errstate(**_RAISE):
             gathered = self._run_forward(values, size, keep=True)
@@ -143,8 +144,9 @@ class Program:
     def forward(self, *batch) -> np.ndarray:
         """The per-sample outputs: shape ``(batch,)`` for one output, ``(batch, k)`` for k (for
         ``has_aux=True``: the loss only; the aux outputs land in ``program.aux``)."""
+        data = self._read_params()
         arrays, size = self._batch_arrays(batch)
-        values, _ = self._prepare(arrays, size)
+        values, _ = self._prepare(arrays, size, data)
         with np.errstate(**_RAISE):
             self._run_forward(values, size, keep=False)
         if self.has_aux:
@@ -271,6 +273,8 @@ class Program:
         self._grads_in_static_rows = layout.writes_static_rows
 
         outputs = [slot[i] for i in graph.outputs]
+        if any(param_start <= row < const_start for row in outputs):
+            self._fill_static_rows = True  # a parameter returned as it is: read from `values`
         self._output_rows = outputs
         self._num_loss_outputs = len(outputs) - graph.num_aux
         self._aux_rows = outputs[len(outputs) - graph.num_aux :]
@@ -305,7 +309,15 @@ class Program:
             self._verify(arrays)
         return arrays, size
 
-    def _prepare(self, arrays: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
+    def _read_params(self) -> np.ndarray:
+        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
+        if not np.isfinite(data).all():
+            bad = int(np.flatnonzero(~np.isfinite(data))[0])
+            raise ValueError(f"parameter {bad} is {float(data[bad])!r}: parameters must be finite")
+        return data
+
+    def _prepare(self, arrays: list[np.ndarray], size: int, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The value and gradient arrays for this batch size, holding this batch and parameters."""
         buffers = self._buffers.get(size)
         if buffers is None:
             if len(self._buffers) >= 4:  # training alternates a full and a last batch at most
@@ -323,10 +335,6 @@ class Program:
             else:
                 values[row : row + shape] = array.T
                 row += shape
-        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
-        if not np.isfinite(data).all():
-            bad = int(np.flatnonzero(~np.isfinite(data))[0])
-            raise ValueError(f"parameter {bad} is {data[bad]!r}: parameters must be finite")
         self._static[: len(data)] = data
         if self._fill_static_rows:
             values[self._param_start : self._const_start] = data[:, None]

@@ -1,0 +1,592 @@
+"""The compiled path against eager mode: the same losses and gradients (to 1e-12) on random graphs
+over every op, on the demo models and through whole training runs; the grouping that keeps a step's
+NumPy calls independent of the width of the layers; eager's errors; data-dependent graphs refused.
+
+Eager mode is the independent reference here: it is tested against PyTorch and the lesson's
+numbers elsewhere (test_engine.py, test_torch_parity.py, test_random_graphs.py).
+"""
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from micrograd import Value, dot, losses, ops, total
+from micrograd.compile import (
+    SAMPLE_LOSSES,
+    DataDependentGraphError,
+    Instruction,
+    compile,
+    compile_loss,
+    one_hot,
+)
+from micrograd.nn import MLP
+from micrograd.optim import SGD, Adam, LinearDecay
+
+TOLERANCE = 1e-12
+GRAPHS_COMPARED = [0]
+
+
+def RUN_SUMMARY():  # conftest.py prints this at the end of the run
+    return [f"random graphs compiled and compared with eager mode: {GRAPHS_COMPARED[0]}"] if GRAPHS_COMPARED[0] else []
+
+
+def assert_close(actual, expected, what="values"):
+    """Equal to 1e-12 relative to the largest expected magnitude: a gradient that is the small
+    difference of large terms cannot be asked for more than its terms' rounding."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
+    error = float(np.max(np.abs(actual - expected), initial=0.0)) / scale
+    assert error <= TOLERANCE, f"{what}: relative difference {error:.3g}\n{actual}\n{expected}"
+
+
+def eager_mean_and_grads(fn, params, batch):
+    """Eager mode on every sample, averaged as the lesson does it: one graph, one backward."""
+    for p in params:
+        p.grad = 0.0
+    outs = [fn(*[[Value(x) for x in arg] if isinstance(arg, list) else Value(arg) for arg in sample]) for sample in batch]
+    mean = total(outs) / len(outs)
+    mean.backward()
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    return mean.data, grads
+
+
+def compiled_mean_and_grads(program, params, columns, reduction="mean"):
+    for p in params:
+        p.grad = 0.0
+    loss = program(*columns, reduction=reduction)
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    return loss, grads
+
+
+def samples_of(columns):
+    """Batch columns (one array per argument) as a list of per-sample argument tuples."""
+    rows = [c.tolist() for c in columns]
+    return list(zip(*rows))
+
+
+# -- random graphs over every op ---------------------------------------------------------------
+
+# Every op of the table, each wrapped so that any real input is inside its domain: a drawn program
+# has one graph for every sample, and must be valid for all of them.
+SAFE_OPS = {
+    "add": (2, lambda a, b: a + b),
+    "sub": (2, lambda a, b: a - b),
+    "mul": (2, lambda a, b: a * b),
+    "div": (2, lambda a, b: a / (b * b + 1.0)),
+    "neg": (1, lambda a: -a),
+    "pow": (2, lambda a, b: (a * a + 0.5) ** b.tanh()),
+    "pow_const_exp": (1, lambda a: (a * a + 0.5) ** 1.5),
+    "pow_int": (1, lambda a: a**2),
+    "pow_negative": (1, lambda a: (a * a + 0.3) ** -1),
+    "pow_const_base": (1, lambda a: 2.0 ** a.tanh()),
+    "exp": (1, lambda a: a.tanh().exp()),
+    "log": (1, lambda a: (a * a + 0.5).log()),
+    "sqrt": (1, lambda a: (a * a + 0.1).sqrt()),
+    "tanh": (1, lambda a: a.tanh()),
+    "sigmoid": (1, lambda a: a.sigmoid()),
+    "relu": (1, lambda a: a.relu()),
+    "abs": (1, lambda a: abs(a)),
+    "softplus": (1, lambda a: a.softplus()),
+    "sin": (1, lambda a: a.sin()),
+    "cos": (1, lambda a: a.cos()),
+    "sum": (3, lambda a, b, c: total([a, b, c])),
+    "dot": (4, lambda a, b, c, d: dot([a, b], [c, d])),
+}
+
+
+def test_safe_ops_cover_the_whole_op_table():
+    x, y = Value(0.3), Value(-0.7)
+    used = set()
+    for arity, make in SAFE_OPS.values():
+        out = make(*([x, y, x, y][:arity]))
+        stack = [out]
+        while stack:
+            node = stack.pop()
+            if node._rule is not None:
+                used.add(node._rule.name)
+                stack.extend(node._prev)
+    assert used == set(ops.OPS)
+
+
+def replay(steps, tail, x, y, params):
+    """The per-sample function of a drawn program: nodes are the inputs, then the parameters."""
+    nodes = list(x) + [y] + list(params)
+    for name, args in steps:
+        nodes.append(SAFE_OPS[name][1](*[nodes[i] for i in args]))
+    return total(nodes[-tail:]).sin()  # a bounded output keeps the comparison relative
+
+
+def well_conditioned(out: Value) -> bool:
+    """No tanh or sigmoid in ``out``'s graph sits where its slope, 1 - t*t or s*(1 - s), cancels to
+    below 1e-3: there the last bit of t, in which NumPy's and the C library's tanh may differ,
+    would be amplified a thousandfold. A property of the formula, not of the compiler."""
+    stack = [out]
+    while stack:
+        node = stack.pop()
+        if node._op in ("tanh", "sigmoid") and abs(node.data) > 0.999:
+            return False
+        stack.extend(node._prev)
+    return True
+
+
+@st.composite
+def compiled_programs(draw):
+    number = st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 3))
+    batch = draw(st.integers(1, 6))
+    X = [draw(st.lists(number, min_size=3, max_size=3)) for _ in range(batch)]
+    Y = [draw(number) for _ in range(batch)]
+    params = draw(st.lists(number, min_size=1, max_size=4))
+    # Each step is kept only if every sample stays well inside float64, so the two modes compare
+    # results and not overflow; the program is then fixed, the same graph for every sample.
+    shadows = [list(x) + [y] + params for x, y in zip(X, Y)]
+    steps = []
+    for _ in range(draw(st.integers(1, 25))):
+        name = draw(st.sampled_from(sorted(SAFE_OPS)))
+        arity, make = SAFE_OPS[name]
+        args = [draw(st.integers(0, len(shadows[0]) - 1)) for _ in range(arity)]
+        outs = [make(*[Value(s[i]) for i in args]) for s in shadows]
+        if max(abs(out.data) for out in outs) > 1e3 or not all(map(well_conditioned, outs)):
+            continue
+        results = [out.data for out in outs]
+        steps.append((name, args))
+        for s, r in zip(shadows, results):
+            s.append(r)
+    tail = draw(st.integers(1, min(3, len(shadows[0]))))
+    return X, Y, params, steps, tail
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(compiled_programs())
+def test_random_graphs_match_eager_mode(program):
+    X, Y, param_data, steps, tail = program
+    params = [Value(v) for v in param_data]
+
+    def fn(x, y):
+        return replay(steps, tail, x, y, params)
+
+    columns = [np.array(X), np.array(Y)]
+    compiled = compile(fn, params, example=(X[0], Y[0]))
+    loss, grads = compiled_mean_and_grads(compiled, params, columns)
+    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of(columns))
+    GRAPHS_COMPARED[0] += 1
+    assert_close(loss, expected_loss, "loss")
+    assert_close(grads, expected_grads, "parameter gradients")
+    assert_close(compiled.forward(*columns), [fn(*[[Value(v) for v in x], Value(y)]).data for x, y in zip(X, Y)])
+
+
+@pytest.mark.parametrize("name", sorted(SAFE_OPS))
+def test_every_op_reads_parameters_shared_inputs_and_computed_nodes(name):
+    # Four nodes of the op per sample, at one level, so they run as one group: their first input is
+    # a parameter, a shared input, a computed node or a mix, as each column happens to be.
+    arity, make = SAFE_OPS[name]
+    rng = random.Random(name)
+    params = [Value(rng.uniform(-1.5, 1.5)) for _ in range(6)]
+
+    def fn(x, y):
+        computed = [(x[0] * p).tanh() for p in params[:3]]
+        sources = [params, [y] * 3 + list(x), computed + [y, params[0], x[1]]]
+        outs = []
+        for column in range(4):
+            args = [sources[(column + k) % 3][(column + 2 * k) % 6] for k in range(arity)]
+            outs.append(make(*args))
+        return total(outs)
+
+    X = np.array([[rng.uniform(-2, 2) for _ in range(3)] for _ in range(5)])
+    Y = np.array([rng.uniform(-2, 2) for _ in range(5)])
+    compiled = compile(fn, params, example=(X[0].tolist(), Y[0]))
+    loss, grads = compiled_mean_and_grads(compiled, params, [X, Y])
+    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, Y]))
+    assert_close(loss, expected_loss, "loss")
+    assert_close(grads, expected_grads, "parameter gradients")
+
+
+def test_unusual_columns_take_the_general_paths_and_still_match():
+    # A column mixing a parameter and a computed node, one node feeding a group twice, a dot whose
+    # inputs alternate parameters and per-sample inputs, and a sum of varying inputs: the gathers
+    # and scatter-adds that are not views.
+    p = [Value(v) for v in (0.7, -1.3, 0.4, 1.1, -0.6)]
+
+    def fn(x, y):
+        a = x[0] * p[0]
+        b = x[1] * x[2]
+        c = a + p[1]  # level 2, with d: a column [p1, a]
+        d = b + a
+        e1, e2, e3 = c * y, c * x[0], d * y  # a column [c, c, d]: two edges into one slot
+        f = dot([p[2], x[0], p[3], x[1]], [x[2], p[4], e1, e2])
+        g = total([e1, e3, f]) + total([e2, e2, y])
+        return g.tanh() + (c * d).sin()
+
+    X = np.array([[0.3, -1.2, 0.8], [1.5, 0.2, -0.4], [-0.9, 0.6, 1.1]])
+    Y = np.array([0.5, -1.5, 2.0])
+    compiled = compile(fn, p, example=(X[0].tolist(), Y[0]))
+    loss, grads = compiled_mean_and_grads(compiled, p, [X, Y])
+    expected_loss, expected_grads = eager_mean_and_grads(fn, p, samples_of([X, Y]))
+    assert_close(loss, expected_loss, "loss")
+    assert_close(grads, expected_grads, "parameter gradients")
+
+
+def test_a_parameter_or_constant_as_the_output():
+    p = Value(1.5)
+    program = compile(lambda x: p, [p], example=(0.0,))
+    loss, grads = compiled_mean_and_grads(program, [p], [np.array([1.0, 2.0, 3.0])])
+    assert (loss, grads) == (1.5, [1.0])
+    constant = compile(lambda x: Value(2.0) * 3.0, [p], example=(0.0,))
+    loss, grads = compiled_mean_and_grads(constant, [p], [np.array([1.0, 2.0])])
+    assert (loss, grads) == (6.0, [0.0])
+
+
+def test_a_function_of_the_parameters_alone_runs_once():
+    params = [Value(v) for v in (0.5, -2.0, 3.0)]
+    program = compile(lambda: losses.l2_penalty(params, 0.1), params, example=())
+    loss, grads = compiled_mean_and_grads(program, params, [])
+    assert loss == pytest.approx(0.1 * (0.25 + 4.0 + 9.0), rel=1e-15)
+    assert grads == pytest.approx([0.2 * p.data for p in params], rel=1e-15)  # d(w p^2)/dp = 2 w p
+
+
+# -- models, losses and training runs ------------------------------------------------------------
+
+
+def test_sample_losses_average_to_the_batch_losses():
+    rng = random.Random(3)
+    scores = [Value(rng.uniform(-30, 30)) for _ in range(8)]
+    labels = [rng.randrange(2) for _ in range(8)]
+    for name, targets in [("hinge", [2.0 * k - 1 for k in labels]), ("mse", [2.0 * k - 1 for k in labels]),
+                          ("bce", [float(k) for k in labels])]:
+        batch = losses.LOSSES[name](scores, targets).data
+        mean = sum(SAMPLE_LOSSES[name](s, Value(t)).data for s, t in zip(scores, targets)) / len(scores)
+        assert mean == pytest.approx(batch, rel=TOLERANCE), name
+    # cross-entropy with logits of +-1000 (the batch loss shifts by the largest logit; so must this)
+    logits = [[Value(rng.uniform(-1000, 1000)) for _ in range(5)] for _ in range(6)]
+    labels = [rng.randrange(5) for _ in range(6)]
+    batch = losses.cross_entropy(logits, labels).data
+    rows = one_hot(labels, 5).tolist()
+    mean = sum(SAMPLE_LOSSES["cross_entropy"](row, [Value(t) for t in onehot]).data for row, onehot in zip(logits, rows))
+    assert mean / 6 == pytest.approx(batch, rel=TOLERANCE)
+
+
+def dataset_batch(name, n, seed=0):
+    from micrograd.data import load
+
+    train = load(name).train
+    rng = random.Random(seed)
+    idx = rng.sample(range(len(train)), n)
+    return [train.X[i] for i in idx], [train.y[i] for i in idx], train.num_classes
+
+
+def eager_batch_loss(model, loss, X, y, num_classes):
+    scores = [model(x) for x in X]
+    if loss == "cross_entropy":
+        return losses.cross_entropy(scores, y)
+    return losses.LOSSES[loss](scores, [float(k) if loss == "bce" else 2.0 * k - 1 for k in y])
+
+
+def compiled_targets(loss, y, num_classes):
+    if loss == "cross_entropy":
+        return one_hot(y, num_classes)
+    return np.array([float(k) if loss == "bce" else 2.0 * k - 1 for k in y])
+
+
+MODELS = [
+    ("moons", [16, 16, 1], "hinge", 100),  # the original demo: MLP(2, [16, 16, 1]), 100 points
+    ("moons", [8, 1], "bce", 50),
+    ("moons", [8, 1], "mse", 50),
+    ("yinyang", [16, 16, 3], "cross_entropy", 64),
+    ("digits", [16, 10], "cross_entropy", 40),
+]
+
+
+@pytest.mark.parametrize("dataset,widths,loss,n", MODELS)
+def test_models_match_eager_losses_and_every_gradient(dataset, widths, loss, n):
+    X, y, classes = dataset_batch(dataset, n)
+    model = MLP(len(X[0]), widths, seed=7)
+    params = model.parameters()
+    program = compile_loss(model, loss, num_features=len(X[0]), target_size=classes if loss == "cross_entropy" else None)
+    compiled_loss, compiled_grads = compiled_mean_and_grads(program, params, [np.array(X), compiled_targets(loss, y, classes)])
+    model.zero_grad()
+    expected = eager_batch_loss(model, loss, X, y, classes)
+    expected.backward()
+    assert_close(compiled_loss, expected.data, "loss")
+    assert_close(compiled_grads, [p.grad for p in params], "parameter gradients")
+    outputs = [model(x) for x in X]
+    expected_outputs = [o.data for o in outputs] if widths[-1] == 1 else [[v.data for v in o] for o in outputs]
+    assert_close(program.aux, expected_outputs, "model outputs")
+
+
+@pytest.mark.parametrize(
+    "dataset,widths,loss,optimizer,batch,steps",
+    [
+        ("moons", [16, 16, 1], "hinge", "sgd", None, 6),
+        ("yinyang", [8, 8, 3], "cross_entropy", "adam", 32, 6),
+        ("digits", [16, 10], "cross_entropy", "adam", 24, 4),
+    ],
+)
+def test_training_runs_match_eager_step_for_step(dataset, widths, loss, optimizer, batch, steps):
+    X, y, classes = dataset_batch(dataset, 100 if dataset != "digits" else 60, seed=1)
+    runs = []
+    for compiled in (False, True):
+        model = MLP(len(X[0]), widths, seed=11)
+        params = model.parameters()
+        opt = SGD(params, lr=1.0) if optimizer == "sgd" else Adam(params, lr=0.01)
+        schedule = LinearDecay(opt, opt.lr, opt.lr / 10, steps)
+        program = compile_loss(model, loss, num_features=len(X[0]), target_size=classes if loss == "cross_entropy" else None)
+        order = random.Random(5)
+        history = []
+        for _ in range(steps):
+            idx = order.sample(range(len(X)), batch) if batch else range(len(X))
+            bx, by = [X[i] for i in idx], [y[i] for i in idx]
+            opt.zero_grad()
+            if compiled:
+                value = program(np.array(bx), compiled_targets(loss, by, classes))
+            else:
+                objective = eager_batch_loss(model, loss, bx, by, classes)
+                objective.backward()
+                value = objective.data
+            opt.step()
+            schedule.step()
+            history.append((value, [p.data for p in params]))
+        runs.append(history)
+    for (eager_loss, eager_params), (compiled_loss, compiled_params) in zip(*runs):
+        assert_close(compiled_loss, eager_loss, "loss")
+        assert_close(compiled_params, eager_params, "parameters after the step")
+
+
+def test_parameters_are_read_afresh_on_every_call():
+    model = MLP(2, [4, 1], seed=2)
+    params = model.parameters()
+    fn = lambda x, t: SAMPLE_LOSSES["hinge"](model(x), t)  # noqa: E731
+    program = compile(fn, params, example=([0.0, 0.0], 1.0))
+    columns = [np.array([[0.5, -1.0], [2.0, 0.3]]), np.array([1.0, -1.0])]
+    before, _ = compiled_mean_and_grads(program, params, columns)
+    for p in params:
+        p.data = p.data * -1.5 + 0.25
+    after, grads = compiled_mean_and_grads(program, params, columns)
+    expected, expected_grads = eager_mean_and_grads(fn, params, samples_of(columns))
+    assert after != before
+    assert_close(after, expected, "loss after changing the parameters")
+    assert_close(grads, expected_grads, "gradients after changing the parameters")
+
+
+def test_reductions_and_gradients_that_accumulate():
+    p = [Value(0.5), Value(-1.0)]
+    fn = lambda x: (x * p[0] + p[1]) ** 2  # noqa: E731
+    program = compile(fn, p, example=(1.0,))
+    X = np.array([1.0, 2.0, -3.0, 0.5])
+    # By hand: d/dp0 = 2 (p0 x + p1) x, d/dp1 = 2 (p0 x + p1), summed over the samples.
+    residuals = 0.5 * X - 1.0
+    sum_grads = [float(np.sum(2 * residuals * X)), float(np.sum(2 * residuals))]
+    total_loss, grads = compiled_mean_and_grads(program, p, [X], reduction="sum")
+    assert total_loss == pytest.approx(float(np.sum(residuals**2)), rel=1e-15)
+    assert grads == pytest.approx(sum_grads, rel=1e-15)
+    mean_loss, grads = compiled_mean_and_grads(program, p, [X])
+    assert mean_loss == pytest.approx(total_loss / 4, rel=1e-15)
+    assert grads == pytest.approx([g / 4 for g in sum_grads], rel=1e-15)
+    for q in p:
+        q.grad = 1.0
+    program(X)
+    program(X.tolist())  # lists work as well as arrays
+    assert [q.grad for q in p] == pytest.approx([1.0 + g / 2 for g in sum_grads], rel=1e-15)
+    with pytest.raises(ValueError, match="reduction"):
+        program(X, reduction="max")
+
+
+def test_forward_shapes_and_several_outputs():
+    model = MLP(3, [5, 2], seed=4)
+    program = compile(lambda x: model(x), model.parameters(), example=([0.0, 0.0, 0.0],))
+    X = np.array([[0.1, 0.2, 0.3], [-1.0, 2.0, 0.5]])
+    assert_close(program.forward(X), [[v.data for v in model(x)] for x in X.tolist()])
+    with pytest.raises(ValueError, match="2 outputs"):
+        program(X)
+    single = compile(lambda x: model(x)[1], model.parameters(), example=([0.0, 0.0, 0.0],))
+    assert single.forward(X).shape == (2,)
+
+
+# -- grouping: the cost of a step follows depth and op kinds, not width --------------------------
+
+
+def count_rule_calls(monkeypatch):
+    counts = {"value": 0, "vjp": 0}
+    for op in ops.OPS.values():
+        for kind in counts:
+            rule = getattr(op, kind)
+
+            def counted(*args, _rule=rule, _kind=kind):
+                counts[_kind] += 1
+                return _rule(*args)
+
+            monkeypatch.setattr(op, kind, counted)
+    return counts
+
+
+@pytest.mark.parametrize("width", [4, 16, 64])
+def test_group_calls_do_not_depend_on_width_or_batch_size(width, monkeypatch):
+    model = MLP(2, [width, width, 1], seed=0)
+    program = compile(lambda x, t: SAMPLE_LOSSES["hinge"](model(x), t), model.parameters(), example=([0.0, 0.0], 1.0))
+    rng = np.random.default_rng(0)
+    program(rng.standard_normal((4, 2)), np.sign(rng.standard_normal(4)))  # the first call also traces
+    counts = count_rule_calls(monkeypatch)
+    for batch in (3, 50):
+        for key in counts:
+            counts[key] = 0
+        rng = np.random.default_rng(batch)
+        program(rng.standard_normal((batch, 2)), np.sign(rng.standard_normal(batch)))
+        # dot, + b, relu; dot, + b, relu; dot, + b; y * s, 1 - ys, relu: one call per group each way
+        assert counts == {"value": 11, "vjp": 11}
+    assert [(i.op, len(i.outputs)) for i in program.instructions][:3] == [("dot", width), ("add", width), ("relu", width)]
+    assert program.num_levels == 11
+
+
+def test_instructions_are_plain_data_with_a_readable_listing():
+    p = [Value(2.0), Value(-1.0)]
+    program = compile(lambda x, y: (x[0] * p[0] + x[1] * p[1] + 1.0).tanh() * y, p, example=([1.0, 2.0], 3.0))
+    first = program.instructions[0]
+    assert isinstance(first, Instruction)
+    assert (first.op, first.level, len(first.outputs)) == ("mul", 1, 2)
+    listing = str(program)
+    assert "level 1: mul x2" in listing and "c0 = 1.0" in listing and "tanh" in listing
+    assert "2 parameters" in repr(program)
+
+
+# -- errors: the exceptions eager mode raises --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fn,bad",
+    [
+        (lambda x: (x - 1.0).log(), 0.5),  # log(-0.5)
+        (lambda x: 1.0 / (x - 1.0), 1.0),  # division by zero
+        (lambda x: (x * 300.0).exp(), 3.0),  # exp(900) overflows
+        (lambda x: x * 1e307 * x, 100.0),  # * overflows silently in Python; eager checks
+        (lambda x: (x - 1.0) ** 0.5, 0.5),  # negative base, fractional power
+        (lambda x: (x - 1.0).sqrt(), 0.0),
+    ],
+)
+def test_forward_errors_are_eagers_errors(fn, bad):
+    program = compile(fn, [], example=(1.5,))
+    with pytest.raises((ArithmeticError, ValueError)) as eager:
+        fn(Value(bad))
+    with pytest.raises(type(eager.value)) as compiled:
+        program.forward([1.5, bad, 2.0])
+    assert str(compiled.value) == str(eager.value)
+    assert "sample 1" in " ".join(getattr(compiled.value, "__notes__", ["sample 1"]))
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: lambda x: (x * p).sqrt(),  # d sqrt at 0 is infinite
+        lambda p: lambda x: (x * p - 2.0) ** Value(2.0),  # d(b ** y)/dy needs log(b) of a negative b
+    ],
+)
+def test_backward_errors_are_eagers_errors(make):
+    p = Value(1.0)
+    fn = make(p)
+    program = compile(fn, [p], example=(4.0,))
+    with pytest.raises((ArithmeticError, ValueError)) as eager:
+        fn(Value(0.0)).backward()
+    with pytest.raises(type(eager.value)) as compiled:
+        program(np.array([4.0, 0.0]))
+    assert str(compiled.value) == str(eager.value)
+
+
+def test_no_error_where_no_gradient_flows():
+    # Eager mode skips a node whose gradient is 0, so sqrt's infinite slope at 0 never matters.
+    p = Value(0.0)
+    fn = lambda x: p.sqrt() * 0.0 + x * x  # noqa: E731
+    program = compile(fn, [p], example=(1.0,))
+    loss, grads = compiled_mean_and_grads(program, [p], [np.array([1.0, 3.0])])
+    assert (loss, grads) == (5.0, [0.0])
+
+
+def test_bad_inputs_get_clear_errors():
+    p = Value(1.0)
+    program = compile(lambda x, y: x[0] * y * p, [p], example=([1.0, 2.0], 3.0))
+    with pytest.raises(TypeError, match="2 batch inputs"):
+        program(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"batch input 0 has shape \(3, 3\), expected \(batch, 2\)"):
+        program(np.zeros((3, 3)), np.zeros(3))
+    with pytest.raises(ValueError, match="batch input 1 has 2 samples"):
+        program(np.zeros((3, 2)), np.zeros(2))
+    with pytest.raises(ValueError, match="not finite"):
+        program(np.zeros((3, 2)), [1.0, float("nan"), 2.0])
+    with pytest.raises(TypeError, match="batch input 1"):
+        program(np.zeros((3, 2)), ["a", "b", "c"])
+    with pytest.raises(ValueError, match="empty"):
+        program(np.zeros((0, 2)), np.zeros(0))
+    p.data = float("inf")
+    with pytest.raises(ValueError, match="parameter 0 is inf"):
+        program(np.ones((3, 2)), np.ones(3))
+
+
+def test_bad_compile_arguments_get_clear_errors():
+    p = Value(1.0)
+    with pytest.raises(TypeError, match="params must be a list"):
+        compile(lambda x: x, p, example=(1.0,))
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+        compile(lambda x: x, [p, 2.0], example=(1.0,))
+    with pytest.raises(ValueError, match=r"params\[1\] is the same Value as params\[0\]"):
+        compile(lambda x: x, [p, p], example=(1.0,))
+    with pytest.raises(ValueError, match="leaf"):
+        compile(lambda x: x, [p * 2], example=(1.0,))
+    with pytest.raises(TypeError, match=r"example\[0\]"):
+        compile(lambda x: x, [p], example=("x",))
+    with pytest.raises(TypeError, match="example must be a tuple"):
+        compile(lambda x: x, [p], example=1.0)
+    with pytest.raises(TypeError, match="must return a Value"):
+        compile(lambda x: 3.0, [p], example=(1.0,))
+    with pytest.raises(TypeError, match="callable"):
+        compile("x * 2", [p], example=(1.0,))
+    with pytest.raises(TypeError, match="has_aux"):
+        compile(lambda x: x * p, [p], example=(1.0,), has_aux=True)
+
+
+# -- data-dependent graphs ------------------------------------------------------------------------
+
+
+def test_a_branch_on_data_is_refused_on_the_first_call():
+    p = Value(2.0)
+
+    def branchy(x):
+        return x * p if x.data > 0 else (x * p).exp()
+
+    program = compile(branchy, [p], example=(1.0,))
+    with pytest.raises(DataDependentGraphError, match="sample 1 of the batch"):
+        program(np.array([1.0, -1.0]))
+
+
+def test_a_number_taken_from_data_is_refused():
+    def shifted(xs):  # the max of the logits read as a plain number: baked in for every sample
+        largest = max(v.data for v in xs)
+        return total([(v - largest).exp() for v in xs]).log() + largest
+
+    program = compile(shifted, [], example=([1.0, 2.0, 3.0],))
+    with pytest.raises(DataDependentGraphError, match="constant"):
+        program.forward(np.array([[1.0, 2.0, 3.0], [5.0, 1.0, 0.0]]))
+
+
+def test_relu_and_one_hot_choices_replay_faithfully():
+    logits_model = MLP(2, [4, 3], seed=9)
+    params = logits_model.parameters()
+    fn = lambda x, t: SAMPLE_LOSSES["cross_entropy"](logits_model(x), t) + (x[0] * params[0]).relu()  # noqa: E731
+    program = compile(fn, params, example=([1.0, 1.0], [1.0, 0.0, 0.0]))
+    X = np.array([[1.0, -2.0], [-1.0, 0.5], [0.3, 0.3]])
+    T = one_hot([2, 0, 1], 3)
+    loss, grads = compiled_mean_and_grads(program, params, [X, T])
+    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, T]))
+    assert_close(loss, expected_loss, "loss")
+    assert_close(grads, expected_grads, "gradients")
+
+
+def test_one_hot():
+    assert one_hot([2, 0], 3).tolist() == [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]
+    with pytest.raises(ValueError, match="0..2"):
+        one_hot([3], 3)
+    with pytest.raises(ValueError, match="class indices"):
+        one_hot([0.5], 3)
