@@ -154,7 +154,7 @@ def test_write_page_writes_one_self_contained_page(moons_page):
     assert "{{" not in text, "a template placeholder was left in the page"
 
 
-def test_write_page_default_size_loads_fast(tmp_path):
+def test_default_page_stays_under_10_mb(tmp_path):
     started = time.perf_counter()
     page = write_page(tmp_path, progress=False)  # moons, 100 steps, [8, 8]: the CLI's defaults
     seconds = time.perf_counter() - started
@@ -281,6 +281,7 @@ def assert_page_matches(page: dict, expected: dict, step: int, point: int) -> No
 def test_page_steps_and_shows_the_engines_numbers(browser, moons_page, moons_expected, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     open_page(browser, moons_page)
     start = shown(browser)
@@ -329,6 +330,10 @@ def test_page_steps_and_shows_the_engines_numbers(browser, moons_page, moons_exp
     assert shown(browser)["step"] == paused and not shown(browser)["state"]["playing"]
     browser.find_element(By.ID, "reset").click()
     assert_page_matches(shown(browser), moons_expected, 0, target)
+    browser.find_element(By.ID, "plot").click()  # (the middle of the plot: focus off the buttons)
+    ActionChains(browser).send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT).perform()
+    assert shown(browser)["step"] == 2
+    assert_page_matches(shown(browser), moons_expected, 2, shown(browser)["state"]["point"])
 
     png = browser.get_screenshot_as_png()
     (tmp_path / "explore.png").write_bytes(png)

@@ -94,6 +94,7 @@
     document.addEventListener("keydown", (event) => {
       const tag = event.target.tagName;
       if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (tag === "BUTTON" && (event.key === " " || event.key === "Enter")) return; // the button's own click
       const actions = {
         ArrowRight: () => { pause(); show(step + 1); },
         ArrowLeft: () => { pause(); show(step - 1); },
