@@ -13,6 +13,7 @@ import math
 import re
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")  # provides the notebook's 'python3' kernel
-from nbclient.exceptions import CellExecutionError  # noqa: E402
+from nbclient.exceptions import CellExecutionError
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "lesson.ipynb"
 # Cells whose printed text may change from run to run (timings), compared by shape only.
@@ -82,6 +83,19 @@ def read_stored():
     return nbformat.read(NOTEBOOK, as_version=4)
 
 
+def cleared(notebook):
+    """The notebook with every output and execution count removed, as a fresh checkout would run it."""
+    notebook = copy.deepcopy(notebook)
+    for cell in code_cells(notebook):
+        cell.outputs, cell.execution_count = [], None
+    return notebook
+
+
+def skip_without_graphviz() -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot program is needed to draw the notebook's graphs")
+
+
 def code_cells(notebook) -> list:
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
@@ -97,11 +111,7 @@ def printed(cell) -> dict[str, str]:
 
 def shown(cell) -> list[list[str]]:
     """The kinds of rich output a cell displayed, in order (such as ['image/png', 'text/plain'])."""
-    return [
-        sorted(output.data)
-        for output in cell.outputs
-        if output.output_type in ("display_data", "execute_result")
-    ]
+    return [sorted(output.data) for output in cell.outputs if output.output_type in ("display_data", "execute_result")]
 
 
 NUMBER = re.compile(r"-?\d+\.\d+(?:e[-+]?\d+)?|-?\d+e[-+]?\d+")
@@ -117,14 +127,20 @@ def same_text(stored: str, fresh: str) -> bool:
     )
 
 
+def same_outputs(stored, fresh) -> bool:
+    """Same source, same kinds of pictures, and the same printed text (cells tagged VARIES: same streams)."""
+    if stored.source != fresh.source or shown(stored) != shown(fresh):
+        return False
+    old, new = printed(stored), printed(fresh)
+    if old.keys() != new.keys():
+        return False
+    return VARIES in stored.metadata.get("tags", []) or all(same_text(old[name], new[name]) for name in old)
+
+
 @pytest.fixture(scope="module")
 def fresh():
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz's dot program is needed to draw the notebook's graphs")
-    notebook = read_stored()
-    for cell in code_cells(notebook):
-        cell.outputs, cell.execution_count = [], None
-    return execute(notebook)
+    skip_without_graphviz()
+    return execute(cleared(read_stored()))
 
 
 def test_the_notebook_runs_from_a_clean_kernel_and_prints_the_published_numbers(fresh):
@@ -168,52 +184,41 @@ def test_the_stored_notebook_was_executed_top_to_bottom_without_errors_or_warnin
 def test_the_stored_outputs_are_those_of_a_fresh_run(fresh):
     stored, current = code_cells(read_stored()), code_cells(fresh)
     assert len(stored) == len(current)
-    stale = []
-    for number, (old, new) in enumerate(zip(stored, current), 1):
-        if old.source != new.source:
-            stale.append(number)
-        elif shown(old) != shown(new) or printed(old).keys() != printed(new).keys():
-            stale.append(number)
-        elif VARIES not in old.metadata.get("tags", []):
-            if not all(same_text(old_text, printed(new)[name]) for name, old_text in printed(old).items()):
-                stale.append(number)
+    stale = [number for number, (old, new) in enumerate(zip(stored, current), 1) if not same_outputs(old, new)]
     assert not stale, f"stored outputs of cells {stale} differ from a fresh run: python tests/test_notebook.py --write"
 
 
 # Each change makes the library compute something slightly wrong; the notebook's own asserts must stop the run.
 MUTATIONS = {
-    "relu off by 0.001": (
-        "from micrograd.engine import Value\n"
-        "_relu = Value.relu\n"
-        "Value.relu = lambda self: _relu(self) + 1e-3\n"
-    ),
-    "tanh's derivative off by one part in a million": (
-        "from micrograd import ops\n"
-        "_vjp = ops.TANH.vjp\n"
-        "ops.TANH.vjp = lambda m, g, out, x: tuple(grad * (1 + 1e-6) for grad in _vjp(m, g, out, x))\n"
-    ),
-    "SGD's step 0.1% too long": (
-        "from micrograd.optim import SGD\n"
-        "_step = SGD.step\n"
-        "def _longer_step(self):\n"
-        "    self.lr *= 1.001\n"
-        "    _step(self)\n"
-        "    self.lr /= 1.001\n"
-        "SGD.step = _longer_step\n"
-    ),
+    "relu off by 0.001": """
+        from micrograd.engine import Value
+        _relu = Value.relu
+        Value.relu = lambda self: _relu(self) + 1e-3
+    """,
+    "tanh's derivative off by one part in a million": """
+        from micrograd import ops
+        _vjp = ops.TANH.vjp
+        ops.TANH.vjp = lambda m, g, out, x: tuple(grad * (1 + 1e-6) for grad in _vjp(m, g, out, x))
+    """,
+    "SGD's step 0.1% too long": """
+        from micrograd.optim import SGD
+        _step = SGD.step
+        def _longer_step(self):
+            self.lr *= 1.001
+            _step(self)
+            self.lr /= 1.001
+        SGD.step = _longer_step
+    """,
 }
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
 def test_a_wrong_number_fails_the_run(mutation):
-    if shutil.which("dot") is None:
-        pytest.skip("Graphviz's dot program is needed to draw the notebook's graphs")
-    notebook = copy.deepcopy(read_stored())
-    for cell in code_cells(notebook):
-        cell.outputs, cell.execution_count = [], None
+    skip_without_graphviz()
+    notebook = cleared(read_stored())
     # After the first cell's imports, before anything is computed.
     first = notebook.cells.index(code_cells(notebook)[0])
-    notebook.cells.insert(first + 1, nbformat.v4.new_code_cell(MUTATIONS[mutation]))
+    notebook.cells.insert(first + 1, nbformat.v4.new_code_cell(textwrap.dedent(MUTATIONS[mutation])))
     with pytest.raises(CellExecutionError) as failure:
         execute(notebook)
     assert failure.value.ename == "AssertionError", f"the run stopped with {failure.value.ename}, not an assert"
@@ -223,10 +228,7 @@ def write_executed_notebook() -> None:
     """Execute the notebook from a clean kernel and store it with its outputs (atomically)."""
     from micrograd._files import write_atomically
 
-    notebook = read_stored()
-    for cell in code_cells(notebook):
-        cell.outputs, cell.execution_count = [], None
-    execute(notebook)
+    notebook = execute(cleared(read_stored()))
     write_atomically(NOTEBOOK, nbformat.writes(notebook) + "\n")
     print(f"wrote {NOTEBOOK} with fresh outputs")
 
