@@ -137,7 +137,7 @@ class Program:
         total_output = float(np.sum(values[self._output_rows[0]]))
         if self.has_aux:
             self.aux = self._aux_of(values)
-        for p, g in zip(self.params, param_grads.tolist()):
+        for p, g in zip(self._params_by_slot, param_grads.tolist()):
             p.grad += g
         return total_output * scale
 
@@ -219,7 +219,7 @@ class Program:
             if node.kind == "input":
                 slot[i] = node.where
             elif node.kind == "param":
-                slot[i] = param_start + node.where
+                pass  # placed below, in the order the groups read them
             elif node.kind == "const" or all(constant[j] for j in node.inputs):
                 constant[i] = True
                 key = (node.value, math.copysign(1.0, node.value))  # 0.0 and -0.0 stay apart
@@ -241,6 +241,24 @@ class Program:
             for i in groups[key]:
                 slot[i] = next_slot
                 next_slot += 1
+
+        # Parameters take slots in the order the groups first read them, input by input: then a
+        # layer's weights, or its biases, are one slice of the parameter vector, read as a view.
+        param_rank: dict[int, int] = {}
+        for key in order:
+            members = groups[key]
+            for k in range(key[2]):
+                for i in members:
+                    source = nodes[nodes[i].inputs[k]]
+                    if source.kind == "param" and source.where not in param_rank:
+                        param_rank[source.where] = len(param_rank)
+        for index in range(len(self.params)):
+            param_rank.setdefault(index, len(param_rank))
+        for i, node in enumerate(nodes):
+            if node.kind == "param":
+                slot[i] = param_start + param_rank[node.where]
+        self._param_order = sorted(range(len(self.params)), key=param_rank.__getitem__)  # by slot
+        self._params_by_slot = [self.params[index] for index in self._param_order]
 
         self._num_slots = next_slot
         self._input_width = input_width
@@ -310,10 +328,11 @@ class Program:
         return arrays, size
 
     def _read_params(self) -> np.ndarray:
-        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
+        """The parameters' ``.data``, in slot order."""
+        data = np.fromiter((p.data for p in self._params_by_slot), dtype=np.float64, count=len(self.params))
         if not np.isfinite(data).all():
             bad = int(np.flatnonzero(~np.isfinite(data))[0])
-            raise ValueError(f"parameter {bad} is {float(data[bad])!r}: parameters must be finite")
+            raise ValueError(f"parameter {self._param_order[bad]} is {float(data[bad])!r}: parameters must be finite")
         return data
 
     def _prepare(self, arrays: list[np.ndarray], size: int, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -433,7 +452,7 @@ class Program:
                     return f"a{i}" if k is None else f"a{i}[{slot - row}]"
                 row += width
         if slot < self._const_start:
-            return f"p{slot - self._param_start}"
+            return f"p{self._param_order[slot - self._param_start]}"
         if slot < self._first_computed:
             return f"c{slot - self._const_start}"
         return f"v{slot - self._first_computed}"
@@ -476,7 +495,7 @@ def _columns_compact(pieces, shape):
 
 
 def _columns_full(pieces, shape):
-    return tuple(np.broadcast_to(piece, shape) for piece in pieces)
+    return tuple(_broadcast(piece, shape) for piece in pieces)
 
 
 def _blocks_compact(pieces, shape):
@@ -488,7 +507,18 @@ def _blocks_compact(pieces, shape):
 
 
 def _blocks_full(pieces, shape):
-    return _blocks_compact([np.broadcast_to(piece, (len(piece),) + shape) for piece in pieces], shape)
+    return _blocks_compact([_broadcast(piece, (len(piece),) + shape) for piece in pieces], shape)
+
+
+def _broadcast(piece: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``np.broadcast_to(piece, shape)``, a view, without its general checks: it runs for groups
+    of every step, and the pieces are C-contiguous arrays whose length-1 axes stretch."""
+    if piece.shape == shape:
+        return piece
+    if not piece.flags.c_contiguous:
+        return np.broadcast_to(piece, shape)
+    strides = tuple(0 if n == 1 else stride for n, stride in zip(piece.shape, piece.strides))
+    return np.ndarray(shape, np.float64, piece, 0, strides)
 
 
 def _arguments_for(step: _Step, stacked: bool, num_slots: int, num_static: int):
@@ -586,6 +616,9 @@ class _SlotKinds:
         kind = self.column_kind(column)
         if kind == "static":
             positions = column - self.param_start
+            if _is_run(positions):
+                first, last = int(positions[0]), int(positions[0]) + len(positions)
+                return lambda values, static: static[first:last, None]
             return lambda values, static: static.take(positions)[:, None]
         start = int(column[0])
         if kind == "shared":
@@ -600,6 +633,9 @@ class _SlotKinds:
         arity, width = block.shape
         if kind == "static":
             positions = block - self.param_start
+            if _is_run(positions.ravel()):
+                first, last = int(positions[0, 0]), int(positions[0, 0]) + positions.size
+                return lambda values, static: static[first:last].reshape(arity, width, 1)
             return lambda values, static: static.take(positions)[:, :, None]
         if kind == "shared":
             rows = block[:, 0].copy()
@@ -660,6 +696,13 @@ class _SlotKinds:
         arity, width = block.shape
         if kind == "param":
             positions = block - self.param_start
+            if _is_run(positions.ravel()):
+                first, last = int(positions[0, 0]), int(positions[0, 0]) + positions.size
+
+                def write(part, grads, param_grads):
+                    param_grads[first:last] += part.reshape(positions.size, -1).sum(axis=1)
+
+                return write
             if len(np.unique(positions)) == positions.size:
 
                 def write(part, grads, param_grads):
