@@ -2,27 +2,29 @@
 
 ``compile(fn, params, example=...)`` calls ``fn`` once on fresh leaf Values (a trace, as
 ``jax.jit`` and ``torch.jit.trace`` do), records the graph it builds, and turns it into a list of
-instructions: nodes are grouped by level (the longest path from the leaves) and by op, and each
-group runs as one NumPy call over ``(group size, batch size)`` arrays. A step of training then
-costs a fixed number of NumPy calls per level and op kind, however wide the layers and however
-large the batch. Every op's value and derivative come from ``micrograd.ops`` evaluated with
-``m=numpy``: the same formulas the eager engine uses on floats.
+instructions: the nodes are grouped by level (the longest path from the leaves) and by op, and
+each group runs as one NumPy call over ``(group size, batch size)`` arrays, forward and backward
+(the backward pass adds each group's vector-Jacobian product into its inputs' gradients). The
+Python work of a step is a fixed number of NumPy calls per group, however wide the layers and
+however large the batch, plus reading each parameter's ``.data`` and adding to its ``.grad``.
+Every op's value and derivative come from ``micrograd.ops`` evaluated with ``m=numpy``: the same
+formulas the eager engine uses on floats.
 
     program = compile(lambda x, y: (1.0 - y * model(x)).relu(), model.parameters(),
                       example=([0.0, 0.0], 1.0))
     loss = program(X, Y)     # mean over the batch; adds the mean gradients into p.grad
-    scores = program.forward(X, Y)
+    losses = program.forward(X, Y)
 
 Parameters are the leaves listed in ``params`` (matched by identity); their ``.data`` is read on
 every call, so optimizers work unchanged. Every other leaf is a constant, baked in with the value
-it had during the trace.
+it had during the trace. ``compile_loss`` compiles a model with one of ``SAMPLE_LOSSES``.
 
 Limitation, shared with every tracing compiler: the program replays the graph of ONE trace. Code
 whose graph depends on the data, such as ``if x.data > 0:`` or a number computed from ``.data``
 (a ``max`` of logits used as a shift, say), would be replayed with the traced branch or number for
-every sample. Write such choices with ops instead (``relu``, ``abs``, a one-hot ``dot``). On the
-first call the function is traced again on a sample of the batch, and a graph that differs raises
-``DataDependentGraphError``; a branch that no sample of that batch takes cannot be seen.
+every sample. Write such choices with ops instead (``relu``, ``abs``, a one-hot ``dot``: see
+``one_hot``). On the first call the function is traced again on a sample of the batch, and a graph
+that differs raises ``DataDependentGraphError``; a branch that sample does not take goes unseen.
 """
 
 from __future__ import annotations
