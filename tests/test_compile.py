@@ -72,6 +72,17 @@ def samples_of(columns):
     return list(zip(*rows))
 
 
+def assert_matches_eager(fn, params, columns):
+    """Compile ``fn`` (traced on the first sample), run the batch both ways, compare the mean
+    loss and every parameter's gradient; return the program."""
+    program = compile(fn, params, example=tuple(column[0].tolist() for column in columns))
+    loss, grads = compiled_mean_and_grads(program, params, columns)
+    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of(columns))
+    assert_close(loss, expected_loss, "loss")
+    assert_close(grads, expected_grads, "parameter gradients")
+    return program
+
+
 # -- random graphs over every op ---------------------------------------------------------------
 
 # Every op of the table, each wrapped so that any real input is inside its domain: a drawn program
@@ -173,12 +184,8 @@ def test_random_graphs_match_eager_mode(program):
         return replay(steps, tail, x, y, params)
 
     columns = [np.array(X), np.array(Y)]
-    compiled = compile(fn, params, example=(X[0], Y[0]))
-    loss, grads = compiled_mean_and_grads(compiled, params, columns)
-    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of(columns))
+    compiled = assert_matches_eager(fn, params, columns)
     GRAPHS_COMPARED[0] += 1
-    assert_close(loss, expected_loss, "loss")
-    assert_close(grads, expected_grads, "parameter gradients")
     assert_close(compiled.forward(*columns), [fn(*[[Value(v) for v in x], Value(y)]).data for x, y in zip(X, Y)])
 
 
@@ -201,11 +208,7 @@ def test_every_op_reads_parameters_shared_inputs_and_computed_nodes(name):
 
     X = np.array([[rng.uniform(-2, 2) for _ in range(3)] for _ in range(5)])
     Y = np.array([rng.uniform(-2, 2) for _ in range(5)])
-    compiled = compile(fn, params, example=(X[0].tolist(), Y[0]))
-    loss, grads = compiled_mean_and_grads(compiled, params, [X, Y])
-    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, Y]))
-    assert_close(loss, expected_loss, "loss")
-    assert_close(grads, expected_grads, "parameter gradients")
+    assert_matches_eager(fn, params, [X, Y])
 
 
 def test_unusual_columns_take_the_general_paths_and_still_match():
@@ -226,11 +229,8 @@ def test_unusual_columns_take_the_general_paths_and_still_match():
 
     X = np.array([[0.3, -1.2, 0.8], [1.5, 0.2, -0.4], [-0.9, 0.6, 1.1]])
     Y = np.array([0.5, -1.5, 2.0])
-    compiled = compile(fn, p, example=(X[0].tolist(), Y[0]))
-    loss, grads = compiled_mean_and_grads(compiled, p, [X, Y])
-    expected_loss, expected_grads = eager_mean_and_grads(fn, p, samples_of([X, Y]))
-    assert_close(loss, expected_loss, "loss")
-    assert_close(grads, expected_grads, "parameter gradients")
+    program = assert_matches_eager(fn, p, [X, Y])
+    assert program._fill_static_rows and program._grads_in_static_rows  # the mixed column's paths
 
 
 def test_a_parameter_or_constant_as_the_output():
@@ -575,13 +575,8 @@ def test_relu_and_one_hot_choices_replay_faithfully():
     logits_model = MLP(2, [4, 3], seed=9)
     params = logits_model.parameters()
     fn = lambda x, t: SAMPLE_LOSSES["cross_entropy"](logits_model(x), t) + (x[0] * params[0]).relu()  # noqa: E731
-    program = compile(fn, params, example=([1.0, 1.0], [1.0, 0.0, 0.0]))
     X = np.array([[1.0, -2.0], [-1.0, 0.5], [0.3, 0.3]])
-    T = one_hot([2, 0, 1], 3)
-    loss, grads = compiled_mean_and_grads(program, params, [X, T])
-    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, T]))
-    assert_close(loss, expected_loss, "loss")
-    assert_close(grads, expected_grads, "gradients")
+    assert_matches_eager(fn, params, [X, one_hot([2, 0, 1], 3)])  # relu's branch differs by sample
 
 
 def test_one_hot():
