@@ -142,3 +142,16 @@ def test_moons_example_prints_the_original_notebooks_numbers(tmp_path):
     assert "step 0 loss 0.8958441028683222, accuracy 50.0%" in lines
     assert "step 99 loss 0.010978370135492717, accuracy 100.0%" in lines  # the notebook's last line
     assert png_size(tmp_path / "moons_demo.png") == BOUNDARY_SIZE
+
+
+def test_compiled_digits_demo_reaches_95_percent_test_accuracy(tmp_path):
+    result = run_demo(dataset="digits", compiled=True, progress=False, out=tmp_path)
+    assert result.test_accuracy >= 0.95
+    assert (tmp_path / "model.json").exists() and (tmp_path / "training_curves.png").exists()
+
+
+def test_compiled_moons_demo_reproduces_the_eager_numbers(tmp_path, capsys):
+    assert main(["demo", "--compiled", "--no-progress", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # The original notebook's numbers, which the eager run also prints (see test_default_demo_through_main).
+    assert "final loss 0.0110" in out and "100% first at step 40" in out and "test accuracy 99.0%" in out

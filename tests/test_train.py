@@ -231,3 +231,30 @@ def test_optimizer_and_data_types_are_checked():
         fit(model, data.load("moons").train, loss="hinge", optimizer=object(), steps=1)
     with pytest.raises(TypeError, match="must be a micrograd.data.Dataset"):
         evaluate(model, [[0.0, 1.0]], "hinge")
+
+
+@pytest.mark.parametrize(
+    "dataset, nouts, loss, l2, batch_size",
+    [
+        ("moons", [8, 1], "hinge", 1e-4, None),
+        ("moons", [8, 1], "bce", 0.0, 16),
+        ("moons", [8, 1], "mse", 1e-3, None),
+        ("yinyang", [8, 3], "mse", 0.0, 32),
+        ("yinyang", [8, 3], "cross_entropy", 1e-4, 32),
+    ],
+)
+def test_compiled_training_equals_eager_training(dataset, nouts, loss, l2, batch_size):
+    train = data.load(dataset, seed=3).train
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, nouts, seed=7, init="fan_in")
+        optimizer = Adam(model.parameters(), lr=0.02)
+        history = fit(model, train, loss=loss, optimizer=optimizer, steps=15, batch_size=batch_size, l2=l2,
+                      seed=5, progress=False, compiled=compiled)
+        runs.append((history, [p.data for p in model.parameters()]))
+    (eager, eager_weights), (compiled_run, compiled_weights) = runs
+    assert compiled_run.accuracy == eager.accuracy
+    for a, b in zip(compiled_run.loss, eager.loss):
+        assert a == pytest.approx(b, rel=1e-12)
+    for a, b in zip(compiled_weights, eager_weights):
+        assert a == pytest.approx(b, rel=1e-12, abs=1e-14)

@@ -87,18 +87,10 @@ def fit(
         raise TypeError(f"schedule must have a step() method (a micrograd.optim schedule), got {schedule!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
-    if compiled:
-        try:
-            import micrograd.compile  # noqa: F401
-        except ImportError:
-            raise ValueError(
-                "compiled training needs micrograd.compile, which this installation does not have; "
-                "train without compiled=True"
-            ) from None
-        raise ValueError("compiled training is not wired into fit() yet; train without compiled=True")
 
     params = model.parameters()
     make_targets = _target_maker(loss, model, train)
+    step = _compiled_step(model, loss, train, make_targets, l2) if compiled else None
     history = History(batch_size=batch_size)
     batches = _batches(train, batch_size, random.Random(seed))
     full_targets = make_targets(train.y) if batch_size is None else None
@@ -107,18 +99,23 @@ def fit(
     try:
         for k in range(steps):
             batch = next(batches)
-            targets = full_targets if batch_size is None else make_targets(batch.y)
-            scores = [model(x) for x in batch.X]
-            objective = loss_fn(scores, targets)
-            if l2:
-                objective = objective + l2_penalty(params, l2)
-            optimizer.zero_grad()
-            objective.backward()
+            if step is not None:
+                optimizer.zero_grad()
+                value, scores = step(batch)
+            else:
+                targets = full_targets if batch_size is None else make_targets(batch.y)
+                scores = [model(x) for x in batch.X]
+                objective = loss_fn(scores, targets)
+                if l2:
+                    objective = objective + l2_penalty(params, l2)
+                optimizer.zero_grad()
+                objective.backward()
+                value = objective.data
             history.lr.append(getattr(optimizer, "lr", math.nan))
             optimizer.step()
             if schedule is not None:
                 schedule.step()
-            history.loss.append(objective.data)
+            history.loss.append(value)
             history.accuracy.append(accuracy(scores, batch.y))
             history.seconds = time.perf_counter() - started
             bar.update(history.loss[-1], history.accuracy[-1])
@@ -136,6 +133,45 @@ def evaluate(model, data: Dataset, loss: str) -> tuple[float, float]:
     make_targets = _target_maker(loss, model, data)
     scores = [model(x) for x in data.X]
     return loss_fn(scores, make_targets(data.y)).data, accuracy(scores, data.y)
+
+
+def _compiled_step(model, loss: str, train: Dataset, make_targets, l2: float):
+    """``step(batch) -> (loss, scores)`` running the batch through a compiled program (whole batches
+    in NumPy); the gradients land in the parameters' ``.grad`` as ``backward()`` would leave them."""
+    try:
+        from micrograd.compile import compile_loss, one_hot
+    except ImportError:
+        raise ValueError(
+            "compiled training needs micrograd.compile and NumPy (pip install 'micrograd[compile]'); "
+            "train without compiled=True"
+        ) from None
+    import numpy as np
+
+    classes = train.num_classes
+    one_hot_targets = loss == "cross_entropy" or (loss == "mse" and classes > 2)
+    program = compile_loss(model, loss, num_features=train.num_features, target_size=classes if one_hot_targets else None)
+    params = model.parameters()
+    converted = {}  # the whole training set, when every step uses it, is converted once
+
+    def step(batch: Dataset):
+        arrays = converted.get("train") if batch is train else None
+        if arrays is None:
+            X = np.asarray(batch.X, dtype=np.float64)
+            if loss == "cross_entropy":
+                targets = one_hot(batch.y, classes)
+            else:
+                targets = np.asarray(make_targets(batch.y), dtype=np.float64)
+            arrays = (X, targets)
+            if batch is train:
+                converted["train"] = arrays
+        value = program(*arrays)
+        if l2:
+            penalty = l2_penalty(params, l2)
+            penalty.backward()
+            value += penalty.data
+        return value, program.aux.tolist()
+
+    return step
 
 
 def _loss_function(name: str):
