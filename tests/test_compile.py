@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 
 from micrograd import Value, dot, losses, ops, total
 from micrograd.compile import (
-    SAMPLE_LOSSES,
+
     DataDependentGraphError,
     Instruction,
     compile,
     compile_loss,
     one_hot,
 )
+from micrograd.losses import SAMPLE_LOSSES
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, LinearDecay
 

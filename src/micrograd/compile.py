@@ -17,7 +17,7 @@ formulas the eager engine uses on floats.
 
 Parameters are the leaves listed in ``params`` (matched by identity); their ``.data`` is read on
 every call, so optimizers work unchanged. Every other leaf is a constant, baked in with the value
-it had during the trace. ``compile_loss`` compiles a model with one of ``SAMPLE_LOSSES``.
+it had during the trace. ``compile_loss`` compiles a model with one of ``micrograd.losses.SAMPLE_LOSSES``.
 
 Limitation, shared with every tracing compiler: the program replays the graph of ONE trace. Code
 whose graph depends on the data, such as ``if x.data > 0:`` or a number computed from ``.data``
@@ -40,7 +40,8 @@ except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
 
 from micrograd import ops
-from micrograd.engine import Value, dot, total
+from micrograd.engine import Value
+from micrograd.losses import SAMPLE_LOSSES
 from micrograd.ops import Op, scalar_math
 
 __all__ = [
@@ -49,7 +50,6 @@ __all__ = [
     "Instruction",
     "DataDependentGraphError",
     "one_hot",
-    "SAMPLE_LOSSES",
     "compile_loss",
 ]
 
@@ -1010,43 +1010,6 @@ def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
     rows = np.zeros((len(labels), num_classes))
     rows[np.arange(len(labels)), labels] = 1.0
     return rows
-
-
-def _hinge(score: Value, target: Value) -> Value:
-    return (1.0 - target * score).relu()
-
-
-def _mse(pred, target) -> Value:
-    if isinstance(pred, Value):
-        return (pred - target) ** 2
-    return total([(p - t) ** 2 for p, t in zip(pred, target)]) / len(pred)
-
-
-def _bce(logit: Value, target: Value) -> Value:
-    # For a 0/1 target one term is exactly 0, so this equals the eager loss's chosen branch.
-    return target * (-logit).softplus() + (1.0 - target) * logit.softplus()
-
-
-def _cross_entropy(logits: Sequence[Value], target: Sequence[Value]) -> Value:
-    # Shift by the largest logit, as micrograd.losses does, but found with ops (largest = a +
-    # relu(b - a), ...) rather than read from .data, so that the graph is the same for every sample.
-    largest = logits[0]
-    for v in logits[1:]:
-        largest = largest + (v - largest).relu()
-    shifted = [v - largest for v in logits]
-    return total([s.exp() for s in shifted]).log() - dot(target, shifted)
-
-
-SAMPLE_LOSSES: dict[str, Callable] = {
-    "hinge": _hinge,
-    "mse": _mse,
-    "bce": _bce,
-    "cross_entropy": _cross_entropy,
-}
-"""One sample's loss, ``loss(model output, target)``, with the math of ``micrograd.losses`` (whose
-batch mean equals the mean of these) and a graph that does not depend on the target: hinge and mse
-take the target as a number input (+1/-1, or a list for several outputs), bce a 0/1 number,
-cross_entropy a one-hot list."""
 
 
 def compile_loss(model, loss: str, *, num_features: int, target_size: int | None = None) -> Program:

@@ -1,7 +1,10 @@
 """Loss functions over a batch, each returning the batch mean as one ``Value``; and accuracy.
 
-Every loss is written so that no step subtracts two nearly equal large numbers: they stay finite
-and accurate for logits of +-1000. Standard library only.
+Each batch loss checks its arguments and averages one sample's loss from ``SAMPLE_LOSSES``. Those
+per-sample terms build the same graph whatever the target's value (the target is just another
+input, a class is a one-hot row), so ``micrograd.compile`` can trace them once and replay them for a
+whole batch. Every loss is written so that no step subtracts two nearly equal large numbers: they
+stay finite and accurate for logits of +-1000. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,9 +15,49 @@ from typing import Sequence
 
 from micrograd.engine import Value, dot, total
 
-__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "accuracy", "LOSSES"]
+__all__ = [
+    "mse",
+    "hinge",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "l2_penalty",
+    "accuracy",
+    "LOSSES",
+    "SAMPLE_LOSSES",
+]
 
 Scalar = Value | float
+
+
+def hinge_sample(score: Value, target: Scalar) -> Value:
+    """``relu(1 - y * s)`` for a target ``y`` of +1 or -1."""
+    return (1.0 - target * score).relu()
+
+
+def mse_sample(pred: Value | Sequence[Value], target: Scalar | Sequence[Scalar]) -> Value:
+    """``(p - t)**2``, or its mean over the elements of a list of predictions."""
+    if type(pred) is Value:
+        return (pred - target) ** 2
+    return total([(p - t) ** 2 for p, t in zip(pred, target)]) / len(pred)
+
+
+def bce_sample(logit: Value, target: Scalar) -> Value:
+    """``y * softplus(-x) + (1-y) * softplus(x)``: two non-negative terms, no cancellation."""
+    return target * (-logit).softplus() + (1.0 - target) * logit.softplus()
+
+
+def cross_entropy_sample(logits: Sequence[Value], target: Sequence[Scalar]) -> Value:
+    """``-log softmax(logits) . target`` for a one-hot (or probability) row ``target``.
+
+    Log-sum-exp shifted by the largest logit so that ``exp`` never overflows. The largest is found
+    with ops (``a + relu(b - a)``), not read from ``.data``, so that the graph is the same for every
+    sample; the shift cancels, so the gradient that flows through it is zero.
+    """
+    largest = logits[0]
+    for v in logits[1:]:
+        largest = largest + (v - largest).relu()
+    shifted = [v - largest for v in logits]
+    return total([s.exp() for s in shifted]).log() - dot(target, shifted)
 
 
 def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Sequence[float]]) -> Value:
@@ -27,14 +70,14 @@ def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Se
     errors = []
     for i, (pred, target) in enumerate(zip(preds, targets)):
         if _is_scalar(pred):
-            errors.append((_as_value(pred, "mse", "preds", i) - _real(target, "mse", "targets", i)) ** 2)
+            errors.append(mse_sample(_as_value(pred, "mse", "preds", i), _real(target, "mse", "targets", i)))
             continue
         if isinstance(pred, (str, bytes)) or not hasattr(pred, "__len__"):
             raise TypeError(f"mse: preds[{i}] must be a Value, a number or a list of them, got {type(pred).__name__}")
         if _is_scalar(target) or len(pred) != len(target) or len(pred) == 0:
             raise ValueError(f"mse: preds[{i}] and targets[{i}] must have the same non-zero length")
         for p, t in zip(pred, target):
-            errors.append((_as_value(p, "mse", "preds", i) - _real(t, "mse", "targets", i)) ** 2)
+            errors.append(mse_sample(_as_value(p, "mse", "preds", i), _real(t, "mse", "targets", i)))
     return total(errors) / len(errors)
 
 
@@ -46,15 +89,14 @@ def hinge(scores: Sequence[Scalar], targets: Sequence[float]) -> Value:
         y = _real(target, "hinge", "targets", i)
         if y not in (1.0, -1.0):
             raise ValueError(f"hinge: targets must be +1 or -1, got targets[{i}] = {target!r}")
-        terms.append((1.0 - y * _as_value(_one(score, "hinge", i), "hinge", "scores", i)).relu())
+        terms.append(hinge_sample(_as_value(_one(score, "hinge", i), "hinge", "scores", i), y))
     return total(terms) / len(terms)
 
 
 def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence[float]) -> Value:
     """Mean of ``-y log(sigmoid(x)) - (1-y) log(1 - sigmoid(x))`` for targets ``y`` in [0, 1].
 
-    Computed as ``y * softplus(-x) + (1-y) * softplus(x)``: two non-negative terms, so no
-    cancellation, for any logit.
+    See ``bce_sample``.
     """
     name = "binary_cross_entropy_with_logits"
     _check_batch(logits, targets, name)
@@ -63,21 +105,14 @@ def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence
         y = _real(target, name, "targets", i)
         if not 0.0 <= y <= 1.0:
             raise ValueError(f"{name}: targets must be in [0, 1], got targets[{i}] = {target!r}")
-        x = _as_value(_one(logit, name, i), name, "logits", i)
-        if y == 1.0:
-            terms.append((-x).softplus())
-        elif y == 0.0:
-            terms.append(x.softplus())
-        else:
-            terms.append(y * (-x).softplus() + (1.0 - y) * x.softplus())
+        terms.append(bce_sample(_as_value(_one(logit, name, i), name, "logits", i), y))
     return total(terms) / len(terms)
 
 
 def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) -> Value:
     """Mean of ``-log softmax(logits[i])[targets[i]]``, as ``torch.nn.functional.cross_entropy``.
 
-    Log-sum-exp with the largest logit's value subtracted as a constant first, so ``exp`` never
-    overflows; then ``log(sum) - shifted[target]`` adds two non-negative numbers.
+    See ``cross_entropy_sample``, with the class index as a one-hot row.
     """
     _check_batch(logits, targets, "cross_entropy")
     classes = None
@@ -93,9 +128,7 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) ->
         elif len(row) != classes:
             raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}")
         k = _class_index(target, classes, i)
-        largest = max(v.data for v in row)
-        shifted = [v - largest for v in row]
-        terms.append(total([s.exp() for s in shifted]).log() - shifted[k])
+        terms.append(cross_entropy_sample(row, [float(j == k) for j in range(classes)]))
     return total(terms) / len(terms)
 
 
@@ -138,6 +171,15 @@ LOSSES = {
     "cross_entropy": cross_entropy,
 }
 """The losses by the short names ``micrograd.train.fit`` and the command line use."""
+
+SAMPLE_LOSSES = {
+    "mse": mse_sample,
+    "hinge": hinge_sample,
+    "bce": bce_sample,
+    "cross_entropy": cross_entropy_sample,
+}
+"""One sample's loss, ``loss(model output, target)``, under the same names: the batch losses are
+their means (mse over every element), and their graphs do not depend on the target's value."""
 
 
 def _check_batch(outputs, targets, name: str) -> None:
