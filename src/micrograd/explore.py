@@ -186,6 +186,7 @@ class _Recorder:
     def __init__(self, model, train, loss: str, steps: int):
         import numpy as np
 
+        from micrograd.compile import compile
         from micrograd.viz import _values_in_walk_order
 
         self.model, self.train, self.loss = model, train, loss
@@ -217,13 +218,13 @@ class _Recorder:
         centres = (np.arange(GRID) + 0.5) * cell
         grid_x, grid_y = np.meshgrid(low_x + centres, high_y - centres)  # row 0 is the top of the picture
         self.grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+        # compiled once; it reads the weights afresh on every call
+        self.grid_scores = compile(model, self.params, example=([0.0] * train.num_features,)).forward
         self.recorded = 0
 
     def record(self) -> None:
         """Record the current weights' state: every point's graph numbers and the decision regions."""
         import numpy as np
-
-        from micrograd.plot import model_outputs
 
         s = self.recorded
         for i, (x, label) in enumerate(zip(self.train.X, self.train.y)):
@@ -237,7 +238,7 @@ class _Recorder:
             self.grad[s, i] = [v.grad for v in nodes]
         for p in self.params:
             p.grad = 0.0  # leave no trace of the per-point passes
-        scores = model_outputs(self.model, self.grid)
+        scores = self.grid_scores(self.grid).reshape(len(self.grid), -1)
         if scores.shape[1] == 1:
             # class 1 where the score is above 0, as losses.accuracy decides; the margin's scale is 1 (hinge)
             self.regions[s] = scores[:, 0] > 0
