@@ -357,3 +357,22 @@ def _with_wrong_second_slope(rule):
     from micrograd.ops import Op
 
     return Op("mul", "*", rule.value, lambda m, g, out, x, y: (g * y, g * (x + 2)), 2)
+
+
+def test_topological_order_puts_every_value_after_its_inputs_once():
+    from micrograd.engine import topological_order
+
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    d = c + a
+    e = d.tanh() + c
+    order = topological_order([e, d])
+    assert len(order) == len({id(v) for v in order}) == 6  # a, b, c, d, tanh(d), e; no repeats
+    position = {id(v): i for i, v in enumerate(order)}
+    for v in order:
+        assert all(position[id(u)] < position[id(v)] for u in v._prev)
+    assert order[:2] == [a, b]  # inputs in argument order: the result is the same on every run
+    chain = a
+    for _ in range(100_000):
+        chain = chain + 1.0
+    assert len(topological_order([chain])) == 200_001  # no recursion limit

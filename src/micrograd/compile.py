@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
 
 from micrograd import ops
-from micrograd.engine import Value
+from micrograd.engine import Value, topological_order
 from micrograd.losses import SAMPLE_LOSSES
 from micrograd.ops import Op, scalar_math
 
@@ -901,7 +901,7 @@ def _trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_au
         outputs = _output_values(result, "fn")
         aux_outputs = []
     param_index = {id(p): k for k, p in enumerate(params)}
-    order = _topological(outputs)
+    order = topological_order(outputs)
     position = {id(v): i for i, v in enumerate(order)}
     nodes = []
     for v in order:
@@ -926,26 +926,6 @@ def _output_values(result, what: str) -> list[Value]:
     if isinstance(result, (list, tuple)) and result and all(isinstance(v, Value) for v in result):
         return list(result)
     raise TypeError(f"compile: {what} must return a Value or a non-empty list of Values, got {type(result).__name__}")
-
-
-def _topological(outputs: list[Value]) -> list[Value]:
-    """Every Value the outputs depend on, each after its inputs (an explicit stack, no recursion)."""
-    order, seen = [], set()
-    for root in outputs:
-        stack = [(root, False)]
-        while stack:
-            node, ready = stack.pop()
-            if ready:
-                order.append(node)
-                continue
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            stack.append((node, True))
-            for child in reversed(node._prev):
-                if id(child) not in seen:
-                    stack.append((child, False))
-    return order
 
 
 def _check_params(params) -> list[Value]:

@@ -11,7 +11,7 @@ from typing import Iterable, Sequence
 from micrograd import ops
 from micrograd.ops import Op, scalar_math
 
-__all__ = ["Value", "total", "dot"]
+__all__ = ["Value", "total", "dot", "topological_order"]
 
 
 class Value:
@@ -191,6 +191,27 @@ def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float]) -> Va
     if len(ws) != len(xs) or not ws:
         raise ValueError(f"dot needs two non-empty sequences of equal length, got {len(ws)} and {len(xs)}")
     return _apply_many(ops.DOT, ws + xs)
+
+
+def topological_order(roots: Iterable[Value]) -> list[Value]:
+    """Every Value the ``roots`` depend on, leaves included, each once and after all its inputs.
+
+    The order is deterministic (inputs in argument order), and an explicit stack stands in for
+    recursion. This is the walk that pictures and the compiler use; ``backward()`` has its own,
+    leaner one (``_interior_postorder``), since it runs on every training step.
+    """
+    order, seen = [], set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+            elif node not in seen:
+                seen.add(node)
+                stack.append((node, True))
+                stack.extend((child, False) for child in reversed(node._prev) if child not in seen)
+    return order
 
 
 def _apply_many(rule: Op, inputs: list[Value]) -> Value:

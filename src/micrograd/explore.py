@@ -187,11 +187,11 @@ class _Recorder:
         import numpy as np
 
         from micrograd.compile import compile
-        from micrograd.viz import _values_in_walk_order
+        from micrograd.viz import walk
 
         self.model, self.train, self.loss = model, train, loss
         self.params = model.parameters()
-        self._walk = _values_in_walk_order
+        self._walk = walk
         first = self._walk(_point_loss_graph(model, train.X[0], train.y[0], loss))
         self.ops = [v._op for v in first]
         self.labels = [v.label for v in first]

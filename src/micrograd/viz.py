@@ -10,9 +10,9 @@ import os
 from pathlib import Path
 
 from micrograd._files import write_atomically
-from micrograd.engine import Value
+from micrograd.engine import Value, topological_order
 
-__all__ = ["to_dot", "draw_dot", "graph_command", "format_number"]
+__all__ = ["to_dot", "draw_dot", "graph_command", "format_number", "walk"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 _FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
@@ -82,6 +82,12 @@ def graph_command(
     return path
 
 
+def walk(root: Value) -> list[Value]:
+    """Every Value ``root`` depends on, ``root`` first and each after everything computed from it:
+    the order in which pictures number their nodes (``n0`` is the root)."""
+    return topological_order([root])[::-1]
+
+
 def format_number(x: float, precision: int = 4) -> str:
     """``x`` with ``precision`` decimals; in scientific notation when that would hide it or be long."""
     if x == 0:
@@ -97,7 +103,7 @@ def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> lis
     if not isinstance(root, Value):
         raise TypeError(f"expected the Value whose graph to draw, got {type(root).__name__}: {root!r}")
     _check_options(rankdir, precision, max_nodes)
-    nodes = _values_in_walk_order(root)
+    nodes = walk(root)
     if len(nodes) > max_nodes:
         raise ValueError(
             f"the graph has {len(nodes)} Values, more than max_nodes={max_nodes}; pass a larger "
@@ -120,21 +126,6 @@ def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> lis
         for child in v._prev:
             lines.append(f"\tn{number[id(child)]} -> n{i}_op\n")
     return lines
-
-
-def _values_in_walk_order(root: Value) -> list[Value]:
-    """Every Value ``root`` depends on, ``root`` first, each once; an explicit stack, no recursion."""
-    seen = {id(root)}
-    order = [root]
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        for child in reversed(node._prev):  # reversed: the first input is walked first
-            if id(child) not in seen:
-                seen.add(id(child))
-                order.append(child)
-                stack.append(child)
-    return order
 
 
 def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
