@@ -395,12 +395,12 @@ def _first_point(recorder: _Recorder) -> int:
 
 def _graph_svg(recorder: _Recorder) -> str:
     """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
-    from micrograd.viz import _render, draw_dot
+    from micrograd.viz import draw_dot, render
 
     nodes = recorder._walk(_point_loss_graph(recorder.model, recorder.train.X[0], recorder.train.y[0], recorder.loss))
     for v in nodes:
         v.data = v.grad = _PLACEHOLDER
-    svg = _render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")
+    svg = render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")
     return svg[svg.index("<svg") :]  # the XML declaration and DOCTYPE do not belong inside HTML
 
 

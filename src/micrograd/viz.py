@@ -12,7 +12,7 @@ from pathlib import Path
 from micrograd._files import write_atomically
 from micrograd.engine import Value, topological_order
 
-__all__ = ["to_dot", "draw_dot", "graph_command", "format_number", "walk"]
+__all__ = ["to_dot", "draw_dot", "render", "graph_command", "format_number", "walk"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 _FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
@@ -76,7 +76,7 @@ def graph_command(
     if kind == "dot":
         data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
     else:
-        data = _render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
+        data = render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, data)
     return path
@@ -162,8 +162,9 @@ def _dot_text(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _render(graph) -> bytes:
-    """Run Graphviz on ``graph``, turning its failures into the errors the CLI reports."""
+def render(graph) -> bytes:
+    """The picture ``draw_dot`` describes, as bytes (SVG, PNG ...); a missing or failing Graphviz
+    becomes an OSError that says what to do."""
     import graphviz
 
     try:
