@@ -148,9 +148,9 @@ def run_demo(
         progress=progress,
         compiled=compiled,
     )
-    _, train_accuracy = evaluate(model, train, defaults.loss)
-    val_accuracy = evaluate(model, splits.val, defaults.loss)[1] if splits.val else None
-    _, test_accuracy = evaluate(model, splits.test, defaults.loss)
+    _, train_accuracy = evaluate(model, train, defaults.loss, compiled=compiled)
+    val_accuracy = evaluate(model, splits.val, defaults.loss, compiled=compiled)[1] if splits.val else None
+    _, test_accuracy = evaluate(model, splits.test, defaults.loss, compiled=compiled)
 
     files = []
     if train.num_features == 2:
