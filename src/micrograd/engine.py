@@ -105,16 +105,19 @@ _new = object.__new__
 
 
 def _binary(rule: Op, reflected: bool = False):
-    value = rule.value
+    value, m = rule.value, scalar_math  # locals of the closure: the cheapest names to look up
 
     def method(self: Value, other: Value | float) -> Value:
         if type(other) is not Value:
             other = _constant(other)
             if other is None:
                 return NotImplemented
-        a, b = (other, self) if reflected else (self, other)
+        if reflected:
+            a, b = other, self
+        else:
+            a, b = self, other
         try:
-            data = value(scalar_math, a.data, b.data)
+            data = value(m, a.data, b.data)
         except (ArithmeticError, ValueError) as error:
             raise rule.error((a.data, b.data), error) from None
         if data - data:  # inf or nan: Python's + - * / overflow silently
@@ -133,11 +136,11 @@ def _binary(rule: Op, reflected: bool = False):
 
 
 def _unary(rule: Op, doc: str):
-    value = rule.value
+    value, m = rule.value, scalar_math
 
     def method(self: Value) -> Value:
         try:
-            data = value(scalar_math, self.data)
+            data = value(m, self.data)
         except (ArithmeticError, ValueError) as error:
             raise rule.error((self.data,), error) from None
         out = _new(Value)
