@@ -1,0 +1,72 @@
+"""What every peer of bench/run.py shares. Standard library only: micrograd 0.1.0's virtual environment
+imports this too, and so must not import this project's micrograd (it has the same name).
+
+A peer is a script run in a fresh process as ``python bench/peers/<peer>.py WORKLOAD [ARGS]``; it
+prints one JSON object on stdout and its progress on stderr (lines that start with ``progress``).
+The initial weights and the data come from the setup file that bench/run.py writes, so that every
+peer starts from the same numbers.
+"""
+
+import json
+import sys
+import time
+
+
+def readme_graph(a, b):
+    """The README's expression of ``a`` and ``b`` (the lesson's first example), without the backward pass.
+
+    Written with operators and ``.relu()`` only, so it builds a graph of micrograd 0.1.0 Values, of this
+    engine's Values, a trace for ``micrograd.compile``, or PyTorch tensors (a whole batch at once).
+    At a = -4, b = 2: g = 24.7041, dg/da = 138.8338, dg/db = 645.5773.
+    """
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    return g
+
+
+README_POINT = (-4.0, 2.0)  # the lesson's a and b
+
+
+def load_setup(path: str, workload: str) -> dict:
+    """The part of bench/run.py's setup file for ``workload``: initial weights, data, hyperparameters."""
+    with open(path, encoding="utf-8") as file:
+        return json.load(file)[workload]
+
+
+def emit(result: dict) -> None:
+    """Hand the result to bench/run.py: one JSON line on stdout."""
+    print(json.dumps(result), flush=True)
+
+
+def progress(text: str) -> None:
+    """One line of progress for bench/run.py to show while it waits."""
+    print("progress " + text, file=sys.stderr, flush=True)
+
+
+class Stopwatch:
+    """Best (smallest) of several timings: on a shared, noisy machine the fastest run is the least disturbed."""
+
+    def __init__(self):
+        self.best = float("inf")
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+        self.best = min(self.best, self.seconds)
+        return False
+
+
+def binary_accuracy(scores, targets) -> float:
+    """Fraction of scores whose sign matches a target of +1/-1 (or a class of 1/0): the demo's accuracy."""
+    return sum((s > 0) == (t > 0) for s, t in zip(scores, targets)) / len(scores)

@@ -1,0 +1,104 @@
+"""This engine, eager (plain Values) or compiled (``micrograd.compile``), through the library's own API.
+
+    python bench/peers/ours.py readme compiled N REPEATS
+    python bench/peers/ours.py moons eager|compiled SETUP.json REPEATS
+    python bench/peers/ours.py digits eager|compiled SETUP.json REPEATS
+
+Training runs ``micrograd.train.fit`` from the shared initial weights, REPEATS times (the best time
+counts; every run must give the same numbers). The eager README expression runs through
+bench/engine_workloads.py, as micrograd 0.1.0's does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from common import README_POINT, emit, load_setup, progress, readme_graph
+from micrograd.data import Dataset
+from micrograd.engine import Value
+from micrograd.nn import MLP
+from micrograd.optim import SGD, Adam, LinearDecay
+from micrograd.train import evaluate, fit
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def readme_compiled(n: int, repeats: int) -> dict:
+    """The README expression x ``n`` as one batch: a and b are the program's parameters, so one call
+    runs the ``n`` evaluations and leaves the mean of their gradients in ``a.grad`` and ``b.grad``.
+    The time includes tracing and compiling."""
+    import numpy as np
+
+    from micrograd.compile import compile
+
+    best = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a, b = Value(README_POINT[0]), Value(README_POINT[1])
+        # the per-sample input is unused: it only says how many evaluations the batch holds
+        program = compile(lambda _: readme_graph(a, b), [a, b], example=(0.0,))
+        compiled = time.perf_counter()
+        g = program(np.zeros(n))
+        done = time.perf_counter()
+        if best is None or done - started < best["seconds"]:
+            best = {"seconds": done - started, "compile_seconds": compiled - started, "check": [g, a.grad, b.grad]}
+    return best
+
+
+def dataset(part: dict, num_classes: int, name: str) -> Dataset:
+    return Dataset(part["X"], part["y"], num_classes, name=name)
+
+
+def train(setup: dict, mode: str, repeats: int) -> dict:
+    """``fit`` as the demo calls it, from the setup's initial weights; best of ``repeats`` runs."""
+    classes = setup["num_classes"]
+    train_set = dataset(setup["train"], classes, "train")
+    test_set = dataset(setup["test"], classes, "test")
+    lrs = setup["lrs"]
+    best = None
+    for repeat in range(repeats):
+        model = MLP.from_dict(setup["model"])
+        optimizer = OPTIMIZERS[setup["optimizer"]](model.parameters(), lr=setup["lr"][0])
+        schedule = LinearDecay(optimizer, setup["lr"][0], setup["lr"][1], setup["lr"][2])
+        progress(f"{mode} run {repeat + 1}/{repeats}: {len(lrs)} steps")
+        started = time.perf_counter()
+        history = fit(
+            model,
+            train_set,
+            loss=setup["loss"],
+            optimizer=optimizer,
+            steps=len(lrs),
+            batch_size=setup["batch_size"],
+            schedule=schedule,
+            l2=setup["l2"],
+            seed=setup["seed"],
+            progress=False,
+            compiled=mode == "compiled",
+        )
+        seconds = time.perf_counter() - started
+        if history.lr != lrs:
+            raise SystemExit("fit's learning rates differ from the setup's")
+        result = {
+            "seconds": seconds,  # the whole fit call, compiling included
+            "step_seconds": history.seconds / len(lrs),  # the training loop only
+            "loss": history.loss[-1],
+            "accuracy": history.accuracy[-1],
+        }
+        if best is not None and (result["loss"], result["accuracy"]) != (best["loss"], best["accuracy"]):
+            raise SystemExit(f"run {repeat + 1} ended with a different loss or accuracy than run 1")
+        if best is None or result["step_seconds"] < best["step_seconds"]:
+            best = {**(best or {}), **result}
+        if repeat == 0:
+            best["test_accuracy"] = evaluate(model, test_set, setup["loss"])[1]
+    return best
+
+
+if __name__ == "__main__":
+    workload, mode = sys.argv[1:3]
+    if workload == "readme" and mode == "compiled":
+        emit(readme_compiled(int(sys.argv[3]), int(sys.argv[4])))
+    elif workload in ("moons", "digits") and mode in ("eager", "compiled"):
+        emit(train(load_setup(sys.argv[3], workload), mode, int(sys.argv[4])))
+    else:
+        raise SystemExit(f"unknown workload {workload!r} {mode!r}")

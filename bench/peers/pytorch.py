@@ -1,0 +1,121 @@
+"""PyTorch with batched float64 tensors: the same workloads, written as a PyTorch user would.
+
+    python bench/peers/pytorch.py readme N REPEATS
+    python bench/peers/pytorch.py moons SETUP.json REPEATS
+    python bench/peers/pytorch.py digits SETUP.json REPEATS
+
+The network is ``micrograd.export.to_torch`` of the shared initial weights; the data, the mini-batches
+(``Dataset.batches`` with the same seed) and the learning rates are the ones this engine trains on.
+Each step does what ``micrograd.train.fit`` does: forward, loss, zero the grads, backward, update, and
+record the loss and the accuracy. PyTorch keeps its default threads.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+from common import README_POINT, emit, load_setup, progress, readme_graph
+from micrograd.data import Dataset
+from micrograd.export import to_torch
+from micrograd.nn import MLP
+
+
+def readme(n: int, repeats: int) -> dict:
+    """The README expression on tensors of ``n`` (a, b) pairs; ``g.sum().backward()`` gives every
+    evaluation its own gradient."""
+    best = None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        a = torch.full((n,), README_POINT[0], dtype=torch.float64, requires_grad=True)
+        b = torch.full((n,), README_POINT[1], dtype=torch.float64, requires_grad=True)
+        g = readme_graph(a, b)
+        g.sum().backward()
+        seconds = time.perf_counter() - started
+        if best is None or seconds < best["seconds"]:
+            best = {"seconds": seconds, "check": [g[0].item(), a.grad[0].item(), b.grad[0].item()]}
+    return best
+
+
+def hinge_objective(scores, targets, params, l2):
+    """The moons demo's objective: mean of relu(1 - y * score) plus ``l2`` times the sum of squares."""
+    objective = torch.relu(1 - targets * scores).mean()
+    if l2:
+        objective = objective + l2 * sum((p * p).sum() for p in params)
+    return objective
+
+
+def accuracy(scores, labels) -> float:
+    """``micrograd.losses.accuracy``: class 1 where a single score is above 0, else the argmax."""
+    predicted = (scores > 0).long() if scores.dim() == 1 else scores.argmax(dim=1)
+    return (predicted == labels).double().mean().item()
+
+
+def tensors(part: dict):
+    return torch.tensor(part["X"], dtype=torch.float64), torch.tensor(part["y"])
+
+
+def train(setup: dict, repeats: int) -> dict:
+    """The setup's training run, ``repeats`` times from the same initial weights; best time counts."""
+    lrs, l2, batch_size = setup["lrs"], setup["l2"], setup["batch_size"]
+    train_set = Dataset(setup["train"]["X"], setup["train"]["y"], setup["num_classes"])
+    test_X, test_y = tensors(setup["test"])
+    best = None
+    for repeat in range(repeats):
+        net = to_torch(MLP.from_dict(setup["model"]))
+        params = list(net.parameters())
+        optimizer = (
+            torch.optim.SGD(params, lr=lrs[0]) if setup["optimizer"] == "sgd" else torch.optim.Adam(params, lr=lrs[0])
+        )
+        if batch_size is None:
+            batches = [train_set] * len(lrs)
+        else:  # fit's order: Dataset.batches with random.Random(seed), epoch after epoch
+            rng = random.Random(setup["seed"])
+            batches = []
+            while len(batches) < len(lrs):
+                batches.extend(train_set.batches(batch_size, rng))
+        losses, accuracies = [], []
+        progress(f"run {repeat + 1}/{repeats}: {len(lrs)} steps")
+        started = time.perf_counter()
+        full = tensors(setup["train"]) if batch_size is None else None
+        for k, lr in enumerate(lrs):
+            X, y = full if full is not None else tensors({"X": batches[k].X, "y": batches[k].y})
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            scores = net(X)
+            if setup["loss"] == "hinge":
+                scores = scores.squeeze(1)
+                objective = hinge_objective(scores, 2.0 * y - 1.0, params, l2)
+            else:
+                objective = F.cross_entropy(scores, y)
+            optimizer.zero_grad()
+            objective.backward()
+            optimizer.step()
+            losses.append(objective.item())
+            accuracies.append(accuracy(scores.detach(), y))
+        step_seconds = (time.perf_counter() - started) / len(lrs)
+        result = {"step_seconds": step_seconds, "seconds": step_seconds * len(lrs), "loss": losses[-1],
+                  "accuracy": accuracies[-1]}  # fmt: skip
+        if best is not None and (result["loss"], result["accuracy"]) != (best["loss"], best["accuracy"]):
+            raise SystemExit(f"run {repeat + 1} ended with a different loss or accuracy than run 1")
+        if best is None or step_seconds < best["step_seconds"]:
+            best = {**(best or {}), **result}
+        if repeat == 0:
+            with torch.no_grad():
+                scores = net(test_X)
+            best["test_accuracy"] = accuracy(scores.squeeze(1) if scores.shape[1] == 1 else scores, test_y)
+    return best
+
+
+if __name__ == "__main__":
+    workload = sys.argv[1]
+    if workload == "readme":
+        emit(readme(int(sys.argv[2]), int(sys.argv[3])))
+    elif workload in ("moons", "digits"):
+        emit(train(load_setup(sys.argv[2], workload), int(sys.argv[3])))
+    else:
+        raise SystemExit(f"unknown workload {workload!r}")

@@ -1,0 +1,511 @@
+"""The benchmark suite: micrograd 0.1.0, this engine (eager and compiled) and PyTorch, side by side in one run.
+
+    python bench/run.py            # every workload (about five minutes); writes bench/results/README.md,
+                                   # bench/results/chart.png and bench/results/results.json
+    python bench/run.py --quick    # smaller sizes, one round: a look in half a minute, written to a
+                                   # folder under the system's temporary directory (it prints which)
+    python bench/run.py --replot   # the table and the chart again from results.json, without measuring
+
+Every workload runs in a fresh process per peer, the peers taking turns round after round; for the short
+workloads the best round counts (the machine is shared and noisy), and every ratio comes from this one
+run. micrograd 0.1.0 from PyPI has the same import name as this project, so it runs in a virtual
+environment of its own (bench/engine.py sets it up). All the peers start from the same initial weights
+and data, written to a setup file here, and every row records what each peer computed (loss, accuracy,
+or the checked output): a peer whose numbers differ is flagged, and the command then exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEER_SCRIPTS = HERE / "peers"
+RESULTS = HERE / "results"
+if str(HERE) not in sys.path:  # when imported from the tests rather than run as a script
+    sys.path.insert(0, str(HERE))
+
+import engine  # noqa: E402  (bench/engine.py: micrograd 0.1.0's environment and the engine workloads)
+
+PEERS = ("0.1.0", "eager", "compiled", "torch")
+PEER_NAMES = {
+    "0.1.0": "micrograd 0.1.0",
+    "eager": "this engine, eager",
+    "compiled": "this engine, compiled",
+    "torch": "PyTorch, float64",
+}
+
+# workload -> (table title, unit shown, seconds per unit)
+WORKLOADS = {
+    "readme": ("README expression x {readme:,}", "ms", 1e-3),
+    "moons_step": ("moons demo, {moons_steps} steps: one training step", "ms", 1e-3),
+    "moons_process": ("moons demo, {moons_steps} steps: whole process, start to exit", "s", 1.0),
+    "digits": ("digits model (the demo's defaults), one epoch of {digits_steps} steps", "s", 1.0),
+    "random": ("random graph of {random:,} ops: build + backward", "s", 1.0),
+    "chain": ("chain of {chain:,} ops: build + backward", "s", 1.0),
+}
+
+# What each workload's peers must agree on, and how it is shown.
+CHECKS = {
+    "readme": ("g, dg/da, dg/db", ("check",)),
+    "moons_step": ("loss at the last step; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
+    "moons_process": ("printed final loss; train accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
+    "digits": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
+    "random": ("output, sum of the leaves' gradients", ("check",)),
+    "chain": ("output, gradient of the input", ("check",)),
+}
+RELATIVE_TOLERANCE = 1e-9  # float64 peers that sum in another order still agree far closer than this
+
+NOT_MEANINGFUL = {
+    ("random", "compiled"): "one graph run once: nothing to batch, and tracing it is building it",
+    ("random", "torch"): "a million scalar ops: no batch for tensors to hold",
+    ("chain", "compiled"): "one graph run once: nothing to batch, and tracing it is building it",
+    ("chain", "torch"): "a million scalar ops: no batch for tensors to hold",
+    ("digits", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
+}
+
+FULL = {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "moons_steps": 100, "rounds": 3}
+QUICK = {"readme": 2_000, "random": 100_000, "chain": 100_000, "moons_steps": 10, "rounds": 1}
+
+
+# -- the setup every peer starts from ----------------------------------------------------------
+
+
+def write_setup(path: Path, moons_steps: int) -> dict:
+    """Write the initial weights, data and hyperparameters of the moons and digits runs, as the demo has
+    them (``micrograd.demo.DEFAULTS``), to ``path``; return the digits epoch's length in steps."""
+    from micrograd import data
+    from micrograd.demo import DEFAULTS
+    from micrograd.nn import MLP
+    from micrograd.optim import SGD, LinearDecay
+
+    seed = 1337  # the demo's default
+    setup = {}
+    for name in ("moons", "digits"):
+        defaults = DEFAULTS[name]
+        splits = data.load(name, seed=seed)
+        train = splits.train
+        outputs = 1 if defaults.loss == "hinge" else train.num_classes
+        model = MLP(train.num_features, [*defaults.hidden, outputs], seed=seed, init=defaults.init)
+        lr = defaults.lr[defaults.optimizer]
+        schedule = LinearDecay(SGD(model.parameters(), lr=lr), lr, lr / 10, defaults.steps)
+        if defaults.batch_size is None:
+            steps = moons_steps
+        else:
+            steps = math.ceil(len(train) / defaults.batch_size)  # one epoch
+        setup[name] = {
+            "model": model.to_dict(),
+            "train": {"X": train.X, "y": train.y},
+            "test": {"X": splits.test.X, "y": splits.test.y},
+            "num_classes": train.num_classes,
+            "loss": defaults.loss,
+            "l2": defaults.l2,
+            "optimizer": defaults.optimizer,
+            "batch_size": defaults.batch_size,
+            "seed": seed,
+            "lr": [lr, lr / 10, defaults.steps],  # LinearDecay(optimizer, start, end, steps)
+            "lrs": [schedule.lr_at(k) for k in range(steps)],
+        }
+    path.write_text(json.dumps(setup))
+    return {"digits_steps": len(setup["digits"]["lrs"])}
+
+
+# -- running the peers -------------------------------------------------------------------------
+
+
+def our_environment() -> dict:
+    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+
+def run_process(command: list, label: str, *, env: dict) -> dict:
+    """Run one peer process, showing its progress lines; return its JSON result (or its stdout, for
+    the demos, as ``stdout``), with ``process_seconds``: its wall time from start to exit."""
+    print(f"  {label} ...", end="", flush=True, file=sys.stderr)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [str(part) for part in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env
+    )
+    errors = []
+    for line in process.stderr:  # a peer's stdout is a line or a few: it cannot fill its pipe meanwhile
+        if line.startswith("progress "):
+            print(f"\r  {label} ... {line[len('progress '):].strip()}\033[K", end="", flush=True, file=sys.stderr)
+        else:
+            errors.append(line.rstrip())
+    stdout = process.stdout.read()
+    process.wait()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        result = {"error": next((line for line in reversed(errors) if line.strip()), "crashed")}
+    elif stdout.startswith("{"):
+        result = json.loads(stdout)
+    else:
+        result = {"stdout": stdout}
+    result["process_seconds"] = seconds
+    print(f"\r  {label} ... {result.get('error') or f'{seconds:.1f} s'}\033[K", file=sys.stderr)
+    return result
+
+
+def from_engine_workloads(result: dict, workload: str, n: int) -> dict:
+    """bench/engine.py's result for one engine, in this suite's terms (seconds for the whole workload)."""
+    if "error" in result:
+        return {"error": result["error"]}
+    seconds = result["us_per_rep"] * n * 1e-6 if workload == "readme" else result["seconds"]
+    return {"seconds": seconds, "check": result["check"]}
+
+
+DEMO_SUMMARY = re.compile(r"final loss (\S+) \| train accuracy ([\d.]+)%.*\| test accuracy ([\d.]+)%")
+
+
+def demo_summary(result: dict) -> dict:
+    """Read the loss and the accuracies from a demo's printed summary line."""
+    if "error" in result:
+        return result
+    found = DEMO_SUMMARY.search(result["stdout"])
+    if not found:
+        return {"error": "no summary line in the demo's output"}
+    loss, train_accuracy, test_accuracy = found.groups()
+    return {
+        "seconds": result["process_seconds"],
+        "loss": float(loss),
+        "accuracy": float(train_accuracy) / 100,
+        "test_accuracy": float(test_accuracy) / 100,
+    }
+
+
+def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
+    """Every workload for every peer; returns ``results[workload][peer]``."""
+    rounds = sizes["rounds"]
+    results: dict = {workload: {} for workload in WORKLOADS}
+    for (workload, peer), reason in NOT_MEANINGFUL.items():
+        results[workload][peer] = {"na": reason}
+    ours = our_environment()
+    original = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    python, original_python = sys.executable, engine.original_python()
+
+    def keep_best(workload: str, peer: str, result: dict, key: str = "seconds") -> None:
+        """Keep the fastest round; every round must compute the same numbers."""
+        held = results[workload].get(peer)
+        if held is not None and "error" not in held and "error" not in result:
+            fields = CHECKS[workload][1]
+            # to rounding, not bit for bit: micrograd 0.1.0 orders its backward pass through a set of
+            # nodes, so its last digits change from one process to the next
+            if not all(_same(held[field], result[field]) for field in fields):
+                result = {"error": f"rounds computed different numbers: {held} and {result}"}
+        if held is None or "error" in result or ("error" not in held and result[key] < held[key]):
+            results[workload][peer] = result
+
+    print(f"README expression x {sizes['readme']:,}, {rounds} round(s), best counts", file=sys.stderr)
+    for _ in range(rounds):
+        for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
+            keep_best("readme", peer, from_engine_workloads(engine.run(name, "readme", sizes["readme"]), "readme",
+                                                            sizes["readme"]))  # fmt: skip
+        for peer, command in (
+            ("compiled", [python, PEER_SCRIPTS / "ours.py", "readme", "compiled", sizes["readme"], 3]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "readme", sizes["readme"], 3]),
+        ):
+            keep_best("readme", peer, run_process(command, f"{peer:>8} readme", env=ours))
+
+    print(f"moons demo, {sizes['moons_steps']} steps (micrograd 0.1.0 takes about a second a step)", file=sys.stderr)
+    result = run_process([original_python, PEER_SCRIPTS / "original.py", "moons", setup], "   0.1.0 moons", env=original)
+    keep_best("moons_step", "0.1.0", result, "step_seconds")
+    if "error" not in result:  # its process trains and prints (no pictures); rounded as the demos print
+        result = {"seconds": result["process_seconds"], "loss": round(result["loss"], 4),
+                  "accuracy": round(result["accuracy"], 3), "test_accuracy": round(result["test_accuracy"], 3)}  # fmt: skip
+    keep_best("moons_process", "0.1.0", result)
+    for _ in range(rounds):
+        for peer, command in (
+            ("eager", [python, PEER_SCRIPTS / "ours.py", "moons", "eager", setup, 1]),
+            ("compiled", [python, PEER_SCRIPTS / "ours.py", "moons", "compiled", setup, 5]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "moons", setup, 5]),
+        ):
+            keep_best("moons_step", peer, run_process(command, f"{peer:>8} moons", env=ours), "step_seconds")
+    if sizes["moons_steps"] == 100:  # the demo's own length; the quick run skips the whole processes
+        demo = [python, "-m", "micrograd", "demo", "--no-progress", "--out"]
+        for _ in range(rounds):
+            for peer, command in (
+                ("eager", [*demo, scratch / "eager"]),
+                ("compiled", [*demo, scratch / "compiled", "--compiled"]),
+                ("torch", [python, PEER_SCRIPTS / "pytorch_demo.py", "--out", scratch / "torch"]),
+            ):
+                keep_best("moons_process", peer, demo_summary(run_process(command, f"{peer:>8} demo", env=ours)))
+    else:
+        for peer in ("eager", "compiled", "torch"):
+            results["moons_process"][peer] = {"na": "not run by --quick"}
+
+    print("digits model, one epoch", file=sys.stderr)
+    for _ in range(rounds):
+        for peer, command in (
+            ("eager", [python, PEER_SCRIPTS / "ours.py", "digits", "eager", setup, 1]),
+            ("compiled", [python, PEER_SCRIPTS / "ours.py", "digits", "compiled", setup, 3]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "digits", setup, 3]),
+        ):
+            keep_best("digits", peer, run_process(command, f"{peer:>8} digits", env=ours))
+
+    for workload in ("random", "chain"):  # long enough to time once
+        print(f"{workload}, {sizes[workload]:,} ops", file=sys.stderr)
+        for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
+            keep_best(workload, peer, from_engine_workloads(engine.run(name, workload, sizes[workload]), workload,
+                                                            sizes[workload]))  # fmt: skip
+    return results
+
+
+# -- reading the results -----------------------------------------------------------------------
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return abs(a - b) <= RELATIVE_TOLERANCE * max(1.0, abs(a), abs(b))
+
+
+def disagreements(results: dict) -> dict:
+    """``{workload: text}`` for every workload whose peers computed different numbers (compared with
+    the first peer, in ``PEERS`` order, that has them)."""
+    found = {}
+    for workload, (_, fields) in CHECKS.items():
+        ran = [(peer, results[workload][peer]) for peer in PEERS if _ran(results[workload].get(peer))]
+        if not ran:
+            continue
+        reference_peer, reference = ran[0]
+        for peer, result in ran[1:]:
+            for field in fields:
+                if not _same(reference[field], result[field]):
+                    found[workload] = (
+                        f"{field}: {PEER_NAMES[peer]} computed {result[field]}, "
+                        f"{PEER_NAMES[reference_peer]} {reference[field]}"
+                    )
+    return found
+
+
+def speedup(slower: float | None, faster: float | None) -> float | None:
+    return slower / faster if slower and faster else None
+
+
+def _seconds(results: dict, workload: str, peer: str, key: str = "seconds") -> float | None:
+    return results[workload].get(peer, {}).get(key)
+
+
+def targets(results: dict) -> list[tuple[str, str, bool | None]]:
+    """The issue's targets: (target, what was measured, met?) with None when a number is missing."""
+    step = {peer: _seconds(results, "moons_step", peer, "step_seconds") for peer in PEERS}
+    process = {peer: _seconds(results, "moons_process", peer) for peer in PEERS}
+    rows = []
+
+    def add(text: str, value: float | None, met, measured) -> None:
+        rows.append((text, measured(value) if value is not None else "not measured", None if value is None else met(value)))
+
+    add("compiled moons training: at least 1000x faster per step than micrograd 0.1.0",
+        speedup(step["0.1.0"], step["compiled"]), lambda x: x >= 1000, lambda x: f"{x:,.0f}x")  # fmt: skip
+    add("compiled moons training: at most 2x slower per step than PyTorch's batched float64",
+        speedup(step["compiled"], step["torch"]), lambda x: x <= 2,
+        lambda x: f"{x:.2f}x PyTorch's time ({step['compiled'] * 1e3:.2f} ms vs {step['torch'] * 1e3:.2f} ms)")  # fmt: skip
+    add("whole demo process (start to exit, 100 steps, compiled) faster than the same demo with PyTorch",
+        speedup(process["torch"], process["compiled"]), lambda x: x > 1,
+        lambda x: f"{process['compiled']:.2f} s vs {process['torch']:.2f} s ({x:.2f}x faster)")  # fmt: skip
+    add("eager moons training: at least 5x faster per step than micrograd 0.1.0 (goal 10x)",
+        speedup(step["0.1.0"], step["eager"]), lambda x: x >= 5,
+        lambda x: f"{x:.1f}x ({'the 10x goal met' if x >= 10 else 'short of the 10x goal'})")  # fmt: skip
+    return rows
+
+
+def _number(x: float) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.10g}"
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.3g}x"
+
+
+def _ran(result: dict | None) -> bool:
+    return bool(result) and "na" not in result and "error" not in result
+
+
+def _computed(result: dict, fields: tuple) -> str:
+    if not _ran(result):
+        return ""
+    parts = []
+    for field in fields:
+        value = result[field]
+        if isinstance(value, list):
+            parts.append(", ".join(_number(x) for x in value))
+        elif "accuracy" in field:
+            parts.append(f"{value:.1%}")
+        else:
+            parts.append(_number(value))
+    return "; ".join(parts)
+
+
+def _time_cell(result: dict, unit_seconds: float, key: str, baseline: float | None, notes: list) -> str:
+    if "na" in result or "error" in result:
+        reason = result.get("na") or f"failed: {result['error']}"
+        if reason not in notes:
+            notes.append(reason)
+        return f"n/a ({notes.index(reason) + 1})"
+    value = result[key] / unit_seconds
+    text = f"{value:#.3g}" if value < 100 else f"{value:,.0f}"
+    ratio = speedup(baseline, result[key])
+    return text if ratio is None or baseline == result[key] else f"{text} ({_times(ratio)})"
+
+
+def table(results: dict, sizes: dict) -> str:
+    """The Markdown report: times with speed-ups, what each peer computed, and the targets."""
+    notes: list[str] = []
+    header = "| workload | " + " | ".join(PEER_NAMES[p] for p in PEERS) + " |"
+    rule = "|---|" + "---:|" * len(PEERS)
+    lines = ["## Time (best round; in brackets: times faster than micrograd 0.1.0, or than eager mode where 0.1.0 "
+             "cannot run it)", "", header, rule]  # fmt: skip
+    for workload, (title, unit, unit_seconds) in WORKLOADS.items():
+        key = "step_seconds" if workload == "moons_step" else "seconds"
+        row = results[workload]
+        baseline = _seconds(results, workload, "0.1.0", key) or _seconds(results, workload, "eager", key)
+        cells = [_time_cell(row.get(peer, {"na": "not run"}), unit_seconds, key, baseline, notes) for peer in PEERS]
+        lines.append(f"| {title.format(**sizes)} ({unit}) | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += [f"({k}) {reason}" + ("  " if k < len(notes) else "") for k, reason in enumerate(notes, 1)]
+    lines += ["", "## What each peer computed (they must agree)", "", "| workload: what | "
+              + " | ".join(PEER_NAMES[p] for p in PEERS) + " | agree |", "|---|" + "---|" * len(PEERS) + "---|"]  # fmt: skip
+    different = disagreements(results)
+    for workload, (what, fields) in CHECKS.items():
+        cells = [_computed(results[workload].get(peer, {}), fields) for peer in PEERS]
+        verdict = f"**NO**: {different[workload]}" if workload in different else "yes"
+        lines.append(f"| {WORKLOADS[workload][0].format(**sizes)}: {what} | " + " | ".join(cells) + f" | {verdict} |")
+    lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
+    for text, measured, met in targets(results):
+        lines.append(f"| {text} | {measured} | {'—' if met is None else 'met' if met else '**not met**'} |")
+    return "\n".join(lines)
+
+
+def chart(results: dict, sizes: dict, path: Path) -> None:
+    """A grouped bar chart of every time, in seconds on a log scale, written atomically as a PNG."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from micrograd._files import write_atomically
+
+    figure = Figure(figsize=(12, 5.5), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    width = 0.8 / len(PEERS)
+    times = [
+        [_seconds(results, w, p, "step_seconds" if w == "moons_step" else "seconds") for p in PEERS] for w in WORKLOADS
+    ]
+    floor = min(t for row in times for t in row if t) / 3  # where a missing bar's "n/a" is written
+    for k, peer in enumerate(PEERS):
+        xs = [i + (k - (len(PEERS) - 1) / 2) * width for i in range(len(WORKLOADS))]
+        heights = [row[k] or 0 for row in times]
+        axes.bar(xs, heights, width, label=PEER_NAMES[peer], color=f"C{k}")
+        for x, seconds, workload in zip(xs, heights, WORKLOADS):
+            text = _short_time(seconds) if seconds else "failed" if "error" in results[workload].get(peer, {}) else "n/a"
+            axes.text(x, seconds or floor, text, ha="center", va="bottom", fontsize=7, rotation=90,
+                      color="0.4" if not seconds else "black")  # fmt: skip
+    axes.set_yscale("log")
+    axes.set_ylim(floor / 2, max(t for row in times for t in row if t) * 10)  # room for the labels
+    axes.set_xticks(range(len(WORKLOADS)))
+    axes.set_xticklabels([_wrap(WORKLOADS[w][0].format(**sizes)) for w in WORKLOADS], fontsize=8)
+    axes.set_ylabel("seconds (log scale; lower is faster)")
+    axes.set_title("micrograd 0.1.0, this engine (eager, compiled) and PyTorch: time per workload, best round")
+    axes.legend(loc="upper center", ncols=len(PEERS), fontsize=9)
+    axes.grid(True, axis="y", which="major", alpha=0.3)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    write_atomically(path, buffer.getvalue())
+
+
+def _short_time(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds * 1e6:.3g} µs"
+
+
+def _wrap(text: str, width: int = 22) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "\n".join(lines + [line])
+
+
+def report(results: dict, sizes: dict, about: str, folder: Path) -> str:
+    """Write README.md (the table), chart.png and results.json into ``folder``; return the table."""
+    from micrograd._files import write_atomically
+
+    folder.mkdir(parents=True, exist_ok=True)
+    text = f"# Benchmarks\n\n{about}\n\n![time per workload](chart.png)\n\n{table(results, sizes)}\n"
+    write_atomically(folder / "README.md", text)
+    write_atomically(folder / "results.json", json.dumps({"sizes": sizes, "about": about, "results": results},
+                                                         indent=1) + "\n")  # fmt: skip
+    chart(results, sizes, folder / "chart.png")
+    return text
+
+
+def about_this_run(sizes: dict, seconds: float, torch_version: str) -> str:
+    return "\n".join([
+        f"`python bench/run.py` on {time.strftime('%Y-%m-%d')}: Python {platform.python_version()}, "
+        f"{platform.machine()}, {os.cpu_count()} cores, PyTorch {torch_version} with its default threads. "
+        f"Best of {sizes['rounds']} rounds, the peers taking turns; the run took {seconds / 60:.1f} minutes.",
+        "",
+        "- Every peer starts from the same initial weights and data: the demo's (seed 1337), exported with "
+        "`MLP.to_dict` (read into 0.1.0's own `MLP` in its environment) and `micrograd.export.to_torch`.",
+        "- README expression: micrograd 0.1.0 and eager mode build it and back-propagate it once per "
+        "repetition. Compiled mode traces it once and runs all the repetitions as one batch: a and b are the "
+        "program's parameters, and it leaves the mean of the gradients in `a.grad`, `b.grad`; its time "
+        f"includes tracing and compiling. PyTorch runs tensors of {sizes['readme']:,} (a, b) pairs with "
+        "`g.sum().backward()`, which gives every evaluation its own gradient.",
+        "- Training: the loop of `micrograd.train.fit` (a step: forward, loss, zero grads, backward, update, "
+        "record the loss and accuracy) and the same loop in PyTorch (SGD or Adam, the same learning rates "
+        "and mini-batches). A moons step is the training loop's time over its steps; the digits epoch is "
+        "the whole `fit` call, so compiled mode's time includes compiling.",
+        "- Whole process: `python -m micrograd demo --no-progress` (and `--compiled`) against "
+        "bench/peers/pytorch_demo.py, which does the same work: load the moons, train 100 steps, print the "
+        "same summary, draw the same two pictures (with `micrograd.plot`) and save `model.json`. micrograd "
+        "0.1.0's process is its training script, bench/peers/original.py, which draws no pictures.",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and one round, not into results/")
+    parser.add_argument("--replot", action="store_true", help="rewrite the table and chart from results.json")
+    args = parser.parse_args()
+    folder = Path(tempfile.gettempdir()) / "micrograd-bench-quick" if args.quick else RESULTS
+    if args.replot:
+        saved = json.loads((folder / "results.json").read_text())
+        print(report(saved["results"], saved["sizes"], saved["about"], folder))
+        return
+    sizes = dict(QUICK if args.quick else FULL)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="micrograd-bench-") as scratch:
+        setup = Path(scratch) / "setup.json"
+        sizes.update(write_setup(setup, sizes["moons_steps"]))
+        results = measure(sizes, setup, Path(scratch))
+    import torch
+
+    text = report(results, sizes, about_this_run(sizes, time.perf_counter() - started, torch.__version__), folder)
+    print(text)
+    print(f"\nwritten to {folder}: README.md, chart.png, results.json", file=sys.stderr)
+    if disagreements(results):
+        print("DIFFERENT RESULTS: see the table's 'agree' column", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The benchmark suite's pure parts (bench/run.py, bench/peers/common.py) on small, made-up results.
+
+The benchmarks themselves are scripts (``python bench/run.py``), not timed tests.
+"""
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench" / "peers"))
+
+from common import README_POINT, readme_graph  # noqa: E402
+
+
+def _load_run():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load_run()
+
+SIZES = {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "moons_steps": 100, "digits_steps": 45,
+         "rounds": 3}  # fmt: skip
+
+
+def fake_results(workload=None, peer=None, result=None):
+    """A complete result set with round numbers (0.1.0 takes 1 s a moons step, eager 0.1 s, ...), with
+    ``result`` in place of ``peer``'s result for ``workload`` if given."""
+    moons = {"loss": 0.010978370135492717, "accuracy": 1.0, "test_accuracy": 0.99}
+    results = {
+        "readme": {peer: {"seconds": s, "check": [24.7, 138.8, 645.6]}
+                   for peer, s in zip(run.PEERS, (0.9, 0.2, 0.02, 0.005))},
+        "moons_step": {peer: {"step_seconds": s, "seconds": 100 * s, **moons}
+                       for peer, s in zip(run.PEERS, (1.0, 0.1, 0.0005, 0.0004))},
+        "moons_process": {peer: {"seconds": s, "loss": 0.011, "accuracy": 1.0, "test_accuracy": 0.99}
+                          for peer, s in zip(run.PEERS, (101.0, 12.0, 1.5, 4.0))},
+        "digits": {"0.1.0": {"na": "no exp or log"},
+                   **{peer: {"seconds": s, "loss": 0.67, "accuracy": 0.8, "test_accuracy": 0.87}
+                      for peer, s in zip(run.PEERS[1:], (1.5, 0.15, 0.03))}},
+        "random": {"0.1.0": {"seconds": 12.0, "check": [1.0, 2.0]}, "eager": {"seconds": 4.0, "check": [1.0, 2.0]},
+                   "compiled": {"na": "run once"}, "torch": {"na": "no batch"}},
+        "chain": {"0.1.0": {"error": "RecursionError: maximum recursion depth exceeded"},
+                  "eager": {"seconds": 5.0, "check": [2.5, 1.0]}, "compiled": {"na": "run once"},
+                  "torch": {"na": "no batch"}},
+    }  # fmt: skip
+    if workload is not None:
+        results[workload][peer] = result
+    return results
+
+
+def test_readme_expression_gives_the_lessons_numbers_on_values():
+    from micrograd import Value
+
+    a, b = Value(README_POINT[0]), Value(README_POINT[1])
+    g = readme_graph(a, b)
+    g.backward()
+    # the lesson's printed numbers (lesson-notes.txt), not this code's
+    assert (round(g.data, 4), round(a.grad, 4), round(b.grad, 4)) == (24.7041, 138.8338, 645.5773)
+
+
+def test_readme_expression_gives_the_lessons_numbers_on_a_torch_batch():
+    torch = pytest.importorskip("torch")
+    a = torch.full((3,), README_POINT[0], dtype=torch.float64, requires_grad=True)
+    b = torch.full((3,), README_POINT[1], dtype=torch.float64, requires_grad=True)
+    g = readme_graph(a, b)
+    g.sum().backward()
+    assert g.tolist() == pytest.approx([24.7041] * 3, abs=5e-5)
+    assert a.grad.tolist() == pytest.approx([138.8338] * 3, abs=5e-5)
+    assert b.grad.tolist() == pytest.approx([645.5773] * 3, abs=5e-5)
+
+
+def test_table_shows_times_speedups_and_reasons():
+    text = run.table(fake_results(), SIZES)
+    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    # 0.9 s for 10,000 is 900 ms; eager 200 ms is 4.5x faster, PyTorch's 5 ms 180x
+    assert "| 900 | 200 (4.5x) | 20.0 (45x) | 5.00 (180x) |" in rows["README expression x 10,000 (ms)"]
+    assert "| 1,000 | 100 (10x) | 0.500 (2,000x) | 0.400 (2,500x) |" in rows["moons demo, 100 steps: one training step (ms)"]
+    # without 0.1.0, the speed-up is over eager mode
+    digits = rows["digits model (the demo's defaults), one epoch of 45 steps (s)"]
+    assert "| n/a (1) | 1.50 | 0.150 (10x) | 0.0300 (50x) |" in digits
+    assert "(1) no exp or log" in text
+    assert "failed: RecursionError: maximum recursion depth exceeded" in text
+    assert "**NO**" not in text
+
+
+def test_different_numbers_are_flagged_and_tiny_rounding_is_not():
+    close = {"seconds": 0.02, "check": [24.7 * (1 + 1e-13), 138.8, 645.6]}
+    assert run.disagreements(fake_results("readme", "compiled", close)) == {}
+    wrong = {"step_seconds": 0.0004, "seconds": 0.04, "loss": 0.0110, "accuracy": 1.0, "test_accuracy": 0.99}
+    found = run.disagreements(fake_results("moons_step", "torch", wrong))
+    assert list(found) == ["moons_step"] and "PyTorch, float64 computed 0.011" in found["moons_step"]
+    assert "**NO**: loss" in run.table(fake_results("moons_step", "torch", wrong), SIZES)
+    accuracy_off = {"seconds": 0.03, "loss": 0.67, "accuracy": 0.8, "test_accuracy": 0.86}
+    assert list(run.disagreements(fake_results("digits", "torch", accuracy_off))) == ["digits"]
+
+
+def test_targets_are_judged_on_the_measured_ratios():
+    met = {text: (measured, ok) for text, measured, ok in run.targets(fake_results())}
+    assert [ok for _, ok in met.values()] == [True, True, True, True]
+    first = next(iter(met))
+    assert met[first][0] == "2,000x"
+    slow = {**fake_results()["moons_step"]["compiled"], "step_seconds": 0.00081}
+    outcome = [ok for _, _, ok in run.targets(fake_results("moons_step", "compiled", slow))]
+    assert outcome[:2] == [True, False]  # 1235x 0.1.0's speed, but 2.03x PyTorch's time
+    missing = run.targets(fake_results("moons_process", "torch", {"na": "not run"}))
+    assert missing[2][1:] == ("not measured", None)
+    eager_4x = {**fake_results()["moons_step"]["eager"], "step_seconds": 0.25}
+    assert run.targets(fake_results("moons_step", "eager", eager_4x))[3][2] is False
+
+
+def test_demo_summary_lines_are_read():
+    moons = ("final loss 0.0110 | train accuracy 100.0% (100% first at step 40) | test accuracy 99.0% | 0.1 s\n"
+             "wrote out/decision_boundary.png")  # fmt: skip
+    assert run.demo_summary({"stdout": moons, "process_seconds": 1.25}) == {
+        "seconds": 1.25, "loss": 0.011, "accuracy": 1.0, "test_accuracy": 0.99}  # fmt: skip
+    yinyang = "final loss 0.2000 | train accuracy 95.5% | val accuracy 94.0% | test accuracy 93.5% | 8.0 s"
+    assert run.demo_summary({"stdout": yinyang, "process_seconds": 9.0})["test_accuracy"] == 0.935
+    assert "error" in run.demo_summary({"stdout": "Traceback ...", "process_seconds": 0.1})
+
+
+def test_chart_is_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
+    run.chart(fake_results(), SIZES, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_setup_holds_the_demos_weights_data_and_learning_rates(tmp_path):
+    pytest.importorskip("sklearn")
+    import json
+
+    from micrograd import data
+    from micrograd.nn import MLP
+
+    extra = run.write_setup(tmp_path / "setup.json", 100)
+    setup = json.loads((tmp_path / "setup.json").read_text())
+    assert extra == {"digits_steps": math.ceil(1438 / 32)}
+    moons = setup["moons"]
+    original = MLP(2, [16, 16, 1], seed=1337)  # the original demo's initial weights
+    assert [p.data for p in MLP.from_dict(moons["model"]).parameters()] == [p.data for p in original.parameters()]
+    assert moons["train"]["X"] == data.load("moons").train.X
+    # the original notebook's schedule, 1.0 - 0.9 * k / 100
+    assert moons["lrs"] == pytest.approx([1.0 - 0.9 * k / 100 for k in range(100)], abs=1e-15)
+    digits = setup["digits"]
+    assert (digits["loss"], digits["optimizer"], digits["batch_size"]) == ("cross_entropy", "adam", 32)
+    assert MLP.from_dict(digits["model"]).nouts == [32, 10]
