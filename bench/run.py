@@ -35,7 +35,7 @@ RESULTS = HERE / "results"
 if str(HERE) not in sys.path:  # when imported from the tests rather than run as a script
     sys.path.insert(0, str(HERE))
 
-import engine  # noqa: E402  (bench/engine.py: micrograd 0.1.0's environment and the engine workloads)
+import engine  # bench/engine.py: micrograd 0.1.0's environment and the engine workloads
 
 PEERS = ("0.1.0", "eager", "compiled", "torch")
 PEER_NAMES = {
@@ -138,7 +138,7 @@ def run_process(command: list, label: str, *, env: dict) -> dict:
     errors = []
     for line in process.stderr:  # a peer's stdout is a line or a few: it cannot fill its pipe meanwhile
         if line.startswith("progress "):
-            print(f"\r  {label} ... {line[len('progress '):].strip()}\033[K", end="", flush=True, file=sys.stderr)
+            print(f"\r  {label} ... {line[len('progress ') :].strip()}\033[K", end="", flush=True, file=sys.stderr)
         else:
             errors.append(line.rstrip())
     stdout = process.stdout.read()
@@ -155,8 +155,10 @@ def run_process(command: list, label: str, *, env: dict) -> dict:
     return result
 
 
-def from_engine_workloads(result: dict, workload: str, n: int) -> dict:
-    """bench/engine.py's result for one engine, in this suite's terms (seconds for the whole workload)."""
+def run_engine_workload(name: str, workload: str, n: int) -> dict:
+    """bench/engine.py's run of an engine workload ('0.1.0' or 'ours'), in this suite's terms: seconds
+    for the whole workload."""
+    result = engine.run(name, workload, n)
     if "error" in result:
         return {"error": result["error"]}
     seconds = result["us_per_rep"] * n * 1e-6 if workload == "readme" else result["seconds"]
@@ -207,8 +209,7 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
     print(f"README expression x {sizes['readme']:,}, {rounds} round(s), best counts", file=sys.stderr)
     for _ in range(rounds):
         for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
-            keep_best("readme", peer, from_engine_workloads(engine.run(name, "readme", sizes["readme"]), "readme",
-                                                            sizes["readme"]))  # fmt: skip
+            keep_best("readme", peer, run_engine_workload(name, "readme", sizes["readme"]))
         for peer, command in (
             ("compiled", [python, PEER_SCRIPTS / "ours.py", "readme", "compiled", sizes["readme"], 3]),
             ("torch", [python, PEER_SCRIPTS / "pytorch.py", "readme", sizes["readme"], 3]),
@@ -216,11 +217,17 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
             keep_best("readme", peer, run_process(command, f"{peer:>8} readme", env=ours))
 
     print(f"moons demo, {sizes['moons_steps']} steps (micrograd 0.1.0 takes about a second a step)", file=sys.stderr)
-    result = run_process([original_python, PEER_SCRIPTS / "original.py", "moons", setup], "   0.1.0 moons", env=original)
+    result = run_process(
+        [original_python, PEER_SCRIPTS / "original.py", "moons", setup], "   0.1.0 moons", env=original
+    )
     keep_best("moons_step", "0.1.0", result, "step_seconds")
     if "error" not in result:  # its process trains and prints (no pictures); rounded as the demos print
-        result = {"seconds": result["process_seconds"], "loss": round(result["loss"], 4),
-                  "accuracy": round(result["accuracy"], 3), "test_accuracy": round(result["test_accuracy"], 3)}  # fmt: skip
+        result = {
+            "seconds": result["process_seconds"],
+            "loss": round(result["loss"], 4),
+            "accuracy": round(result["accuracy"], 3),
+            "test_accuracy": round(result["test_accuracy"], 3),
+        }
     keep_best("moons_process", "0.1.0", result)
     for _ in range(rounds):
         for peer, command in (
@@ -254,8 +261,7 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
     for workload in ("random", "chain"):  # long enough to time once
         print(f"{workload}, {sizes[workload]:,} ops", file=sys.stderr)
         for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
-            keep_best(workload, peer, from_engine_workloads(engine.run(name, workload, sizes[workload]), workload,
-                                                            sizes[workload]))  # fmt: skip
+            keep_best(workload, peer, run_engine_workload(name, workload, sizes[workload]))
     return results
 
 
@@ -299,23 +305,36 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     """The issue's targets: (target, what was measured, met?) with None when a number is missing."""
     step = {peer: _seconds(results, "moons_step", peer, "step_seconds") for peer in PEERS}
     process = {peer: _seconds(results, "moons_process", peer) for peer in PEERS}
-    rows = []
-
-    def add(text: str, value: float | None, met, measured) -> None:
-        rows.append((text, measured(value) if value is not None else "not measured", None if value is None else met(value)))
-
-    add("compiled moons training: at least 1000x faster per step than micrograd 0.1.0",
-        speedup(step["0.1.0"], step["compiled"]), lambda x: x >= 1000, lambda x: f"{x:,.0f}x")  # fmt: skip
-    add("compiled moons training: at most 2x slower per step than PyTorch's batched float64",
-        speedup(step["compiled"], step["torch"]), lambda x: x <= 2,
-        lambda x: f"{x:.2f}x PyTorch's time ({step['compiled'] * 1e3:.2f} ms vs {step['torch'] * 1e3:.2f} ms)")  # fmt: skip
-    add("whole demo process (start to exit, 100 steps, compiled) faster than the same demo with PyTorch",
-        speedup(process["torch"], process["compiled"]), lambda x: x > 1,
-        lambda x: f"{process['compiled']:.2f} s vs {process['torch']:.2f} s ({x:.2f}x faster)")  # fmt: skip
-    add("eager moons training: at least 5x faster per step than micrograd 0.1.0 (goal 10x)",
-        speedup(step["0.1.0"], step["eager"]), lambda x: x >= 5,
-        lambda x: f"{x:.1f}x ({'the 10x goal met' if x >= 10 else 'short of the 10x goal'})")  # fmt: skip
-    return rows
+    judged = [
+        (
+            "compiled moons training: at least 1000x faster per step than micrograd 0.1.0",
+            speedup(step["0.1.0"], step["compiled"]),
+            lambda x: x >= 1000,
+            lambda x: f"{x:,.0f}x",
+        ),
+        (
+            "compiled moons training: at most 2x slower per step than PyTorch's batched float64",
+            speedup(step["compiled"], step["torch"]),
+            lambda x: x <= 2,
+            lambda x: f"{x:.2f}x PyTorch's time ({step['compiled'] * 1e3:.2f} ms vs {step['torch'] * 1e3:.2f} ms)",
+        ),
+        (
+            "whole demo process (start to exit, 100 steps, compiled) faster than the same demo with PyTorch",
+            speedup(process["torch"], process["compiled"]),
+            lambda x: x > 1,
+            lambda x: f"{process['compiled']:.2f} s vs {process['torch']:.2f} s ({x:.2f}x faster)",
+        ),
+        (
+            "eager moons training: at least 5x faster per step than micrograd 0.1.0 (goal 10x)",
+            speedup(step["0.1.0"], step["eager"]),
+            lambda x: x >= 5,
+            lambda x: f"{x:.1f}x ({'the 10x goal met' if x >= 10 else 'short of the 10x goal'})",
+        ),
+    ]
+    return [
+        (text, "not measured", None) if ratio is None else (text, describe(ratio), passes(ratio))
+        for text, ratio, passes, describe in judged
+    ]
 
 
 def _number(x: float) -> str:
@@ -364,8 +383,8 @@ def table(results: dict, sizes: dict) -> str:
     notes: list[str] = []
     header = "| workload | " + " | ".join(PEER_NAMES[p] for p in PEERS) + " |"
     rule = "|---|" + "---:|" * len(PEERS)
-    lines = ["## Time (best round; in brackets: times faster than micrograd 0.1.0, or than eager mode where 0.1.0 "
-             "cannot run it)", "", header, rule]  # fmt: skip
+    title = "## Time (best round; in brackets: times faster than micrograd 0.1.0, or than eager mode without it)"
+    lines = [title, "", header, rule]
     for workload, (title, unit, unit_seconds) in WORKLOADS.items():
         key = "step_seconds" if workload == "moons_step" else "seconds"
         row = results[workload]
@@ -374,8 +393,9 @@ def table(results: dict, sizes: dict) -> str:
         lines.append(f"| {title.format(**sizes)} ({unit}) | " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"({k}) {reason}" + ("  " if k < len(notes) else "") for k, reason in enumerate(notes, 1)]
-    lines += ["", "## What each peer computed (they must agree)", "", "| workload: what | "
-              + " | ".join(PEER_NAMES[p] for p in PEERS) + " | agree |", "|---|" + "---|" * len(PEERS) + "---|"]  # fmt: skip
+    lines += ["", "## What each peer computed (they must agree)", ""]
+    lines.append("| workload: what | " + " | ".join(PEER_NAMES[p] for p in PEERS) + " | agree |")
+    lines.append("|---|" + "---|" * len(PEERS) + "---|")
     different = disagreements(results)
     for workload, (what, fields) in CHECKS.items():
         cells = [_computed(results[workload].get(peer, {}), fields) for peer in PEERS]
@@ -409,9 +429,11 @@ def chart(results: dict, sizes: dict, path: Path) -> None:
         heights = [row[k] or 0 for row in times]
         axes.bar(xs, heights, width, label=PEER_NAMES[peer], color=f"C{k}")
         for x, seconds, workload in zip(xs, heights, WORKLOADS):
-            text = _short_time(seconds) if seconds else "failed" if "error" in results[workload].get(peer, {}) else "n/a"
-            axes.text(x, seconds or floor, text, ha="center", va="bottom", fontsize=7, rotation=90,
-                      color="0.4" if not seconds else "black")  # fmt: skip
+            if seconds:
+                axes.text(x, seconds, _short_time(seconds), ha="center", va="bottom", fontsize=7, rotation=90)
+            else:
+                missing = "failed" if "error" in results[workload].get(peer, {}) else "n/a"
+                axes.text(x, floor, missing, ha="center", va="bottom", fontsize=7, rotation=90, color="0.4")
     axes.set_yscale("log")
     axes.set_ylim(floor / 2, max(t for row in times for t in row if t) * 10)  # room for the labels
     axes.set_xticks(range(len(WORKLOADS)))
@@ -451,34 +473,42 @@ def report(results: dict, sizes: dict, about: str, folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     text = f"# Benchmarks\n\n{about}\n\n![time per workload](chart.png)\n\n{table(results, sizes)}\n"
     write_atomically(folder / "README.md", text)
-    write_atomically(folder / "results.json", json.dumps({"sizes": sizes, "about": about, "results": results},
-                                                         indent=1) + "\n")  # fmt: skip
+    raw = {"sizes": sizes, "about": about, "results": results}
+    write_atomically(folder / "results.json", json.dumps(raw, indent=1) + "\n")
     chart(results, sizes, folder / "chart.png")
     return text
 
 
 def about_this_run(sizes: dict, seconds: float, torch_version: str) -> str:
-    return "\n".join([
+    machine = (
         f"`python bench/run.py` on {time.strftime('%Y-%m-%d')}: Python {platform.python_version()}, "
         f"{platform.machine()}, {os.cpu_count()} cores, PyTorch {torch_version} with its default threads. "
-        f"Best of {sizes['rounds']} rounds, the peers taking turns; the run took {seconds / 60:.1f} minutes.",
-        "",
-        "- Every peer starts from the same initial weights and data: the demo's (seed 1337), exported with "
-        "`MLP.to_dict` (read into 0.1.0's own `MLP` in its environment) and `micrograd.export.to_torch`.",
-        "- README expression: micrograd 0.1.0 and eager mode build it and back-propagate it once per "
+        f"Best of {sizes['rounds']} rounds, the peers taking turns; the run took {seconds / 60:.1f} minutes."
+    )
+    same_start = (
+        "Every peer starts from the same initial weights and data: the demo's (seed 1337), exported with "
+        "`MLP.to_dict` (read into 0.1.0's own `MLP` in its environment) and `micrograd.export.to_torch`."
+    )
+    readme = (
+        "README expression: micrograd 0.1.0 and eager mode build it and back-propagate it once per "
         "repetition. Compiled mode traces it once and runs all the repetitions as one batch: a and b are the "
         "program's parameters, and it leaves the mean of the gradients in `a.grad`, `b.grad`; its time "
         f"includes tracing and compiling. PyTorch runs tensors of {sizes['readme']:,} (a, b) pairs with "
-        "`g.sum().backward()`, which gives every evaluation its own gradient.",
-        "- Training: the loop of `micrograd.train.fit` (a step: forward, loss, zero grads, backward, update, "
+        "`g.sum().backward()`, which gives every evaluation its own gradient."
+    )
+    training = (
+        "Training: the loop of `micrograd.train.fit` (a step: forward, loss, zero grads, backward, update, "
         "record the loss and accuracy) and the same loop in PyTorch (SGD or Adam, the same learning rates "
         "and mini-batches). A moons step is the training loop's time over its steps; the digits epoch is "
-        "the whole `fit` call, so compiled mode's time includes compiling.",
-        "- Whole process: `python -m micrograd demo --no-progress` (and `--compiled`) against "
+        "the whole `fit` call, so compiled mode's time includes compiling."
+    )
+    process = (
+        "Whole process: `python -m micrograd demo --no-progress` (and `--compiled`) against "
         "bench/peers/pytorch_demo.py, which does the same work: load the moons, train 100 steps, print the "
         "same summary, draw the same two pictures (with `micrograd.plot`) and save `model.json`. micrograd "
-        "0.1.0's process is its training script, bench/peers/original.py, which draws no pictures.",
-    ])
+        "0.1.0's process is its training script, bench/peers/original.py, which draws no pictures."
+    )
+    return "\n".join([machine, "", *(f"- {text}" for text in (same_start, readme, training, process))])
 
 
 def main() -> None:

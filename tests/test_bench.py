@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench" / "peers"))
 
-from common import README_POINT, readme_graph  # noqa: E402
+from common import README_POINT, readme_graph
 
 
 def _load_run():
@@ -80,7 +80,10 @@ def test_table_shows_times_speedups_and_reasons():
     rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines() if line.startswith("| ")}
     # 0.9 s for 10,000 is 900 ms; eager 200 ms is 4.5x faster, PyTorch's 5 ms 180x
     assert "| 900 | 200 (4.5x) | 20.0 (45x) | 5.00 (180x) |" in rows["README expression x 10,000 (ms)"]
-    assert "| 1,000 | 100 (10x) | 0.500 (2,000x) | 0.400 (2,500x) |" in rows["moons demo, 100 steps: one training step (ms)"]
+    assert (
+        "| 1,000 | 100 (10x) | 0.500 (2,000x) | 0.400 (2,500x) |"
+        in rows["moons demo, 100 steps: one training step (ms)"]
+    )
     # without 0.1.0, the speed-up is over eager mode
     digits = rows["digits model (the demo's defaults), one epoch of 45 steps (s)"]
     assert "| n/a (1) | 1.50 | 0.150 (10x) | 0.0300 (50x) |" in digits

@@ -9,7 +9,6 @@ peer starts from the same numbers.
 
 import json
 import sys
-import time
 
 
 def readme_graph(a, b):
@@ -51,20 +50,13 @@ def progress(text: str) -> None:
     print("progress " + text, file=sys.stderr, flush=True)
 
 
-class Stopwatch:
-    """Best (smallest) of several timings: on a shared, noisy machine the fastest run is the least disturbed."""
-
-    def __init__(self):
-        self.best = float("inf")
-
-    def __enter__(self):
-        self.start = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.perf_counter() - self.start
-        self.best = min(self.best, self.seconds)
-        return False
+def fastest(runs: list, key: str) -> dict:
+    """The fastest of several training runs from the same start (on a shared, noisy machine it is the
+    least disturbed); they must all have ended with the same loss and accuracy."""
+    for number, run in enumerate(runs[1:], 2):
+        if (run["loss"], run["accuracy"]) != (runs[0]["loss"], runs[0]["accuracy"]):
+            raise SystemExit(f"run {number} ended with a different loss or accuracy than run 1")
+    return dict(min(runs, key=lambda run: run[key]))
 
 
 def binary_accuracy(scores, targets) -> float:

@@ -11,6 +11,7 @@ import sys
 import time
 
 from common import binary_accuracy, emit, load_setup, progress
+
 from micrograd.engine import Value
 from micrograd.nn import MLP
 
