@@ -9,7 +9,8 @@ from micrograd import data
 from micrograd.data import Dataset
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, LinearDecay
-from micrograd.train import History, evaluate, fit
+from micrograd.losses import accuracy
+from micrograd.train import History, _accuracy_of_outputs, evaluate, fit
 
 pytest.importorskip("sklearn")
 
@@ -258,3 +259,29 @@ def test_compiled_training_equals_eager_training(dataset, nouts, loss, l2, batch
         assert a == pytest.approx(b, rel=1e-12)
     for a, b in zip(compiled_weights, eager_weights):
         assert a == pytest.approx(b, rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize(
+    "dataset, nouts, loss",
+    [("moons", [8, 1], "hinge"), ("moons", [8, 1], "bce"), ("moons", [8, 1], "mse"),
+     ("yinyang", [8, 3], "cross_entropy"), ("yinyang", [8, 3], "mse")],
+)  # fmt: skip
+def test_compiled_evaluate_equals_eager_evaluate(dataset, nouts, loss):
+    test = data.load(dataset, seed=2).test
+    model = MLP(2, nouts, activation="tanh", seed=5)
+    eager_loss, eager_accuracy = evaluate(model, test, loss)
+    compiled_loss, compiled_accuracy = evaluate(model, test, loss, compiled=True)
+    assert compiled_loss == pytest.approx(eager_loss, rel=1e-12)
+    assert compiled_accuracy == eager_accuracy
+
+
+def test_accuracy_of_outputs_follows_losses_accuracy_with_ties_and_zeros():
+    np = pytest.importorskip("numpy")
+    rng = random.Random(0)
+    labels = [rng.randrange(4) for _ in range(200)]
+    # scores drawn from a few values, so rows often tie for the largest: the first one wins in both
+    scores = np.array([[float(rng.randrange(3)) for _ in range(4)] for _ in range(200)])
+    assert _accuracy_of_outputs(scores, labels) == accuracy(scores.tolist(), labels)
+    binary = np.array([rng.choice([-1.0, 0.0, 0.5]) for _ in range(200)])  # a score of exactly 0 is class 0
+    two_classes = [k % 2 for k in labels]
+    assert _accuracy_of_outputs(binary, two_classes) == accuracy(binary.tolist(), two_classes)
