@@ -39,12 +39,14 @@ ACTIVATIONS: dict[str | None, Callable[[Value], Value] | None] = {
     None: None,  # linear: the weighted sum itself
 }
 
-# Used when no seed or generator is given; micrograd.nn.seed(n) makes such runs reproducible.
-_default_rng = random.Random()
+# Used when no seed or generator is given: Python's own generator, as the original micrograd did,
+# so that its demo's random.seed(1337) gives the same weights here.
+_default_rng = random
 
 
 def seed(n: int) -> None:
-    """Reseed the generator that modules built without ``seed=`` or ``rng=`` draw from."""
+    """Seed the generator that modules built without ``seed=`` or ``rng=`` draw from (Python's
+    ``random``: the same as ``random.seed(n)``)."""
     _default_rng.seed(n)
 
 
