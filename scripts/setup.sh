@@ -14,8 +14,14 @@ if [ "$extras" = dev ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo=sudo
     echo "setup: installing ${packages[*]} (Debian packages)"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+    log=$(mktemp)
+    if ! { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq "${packages[@]}"; } >"$log" 2>&1; then
+      tail -n 20 "$log" >&2
+      echo "setup: could not install ${packages[*]} with apt-get (see above)" >&2
+      exit 1
+    fi
+    rm -f "$log"
   fi
 fi
 
