@@ -75,7 +75,7 @@ class Value:
                 if not g:
                     continue  # nothing flows back through this node
                 if g - g:
-                    raise OverflowError("gradient overflow: it exceeds the float64 range")
+                    raise OverflowError(GRADIENT_OVERFLOW)
                 rule = node._rule
                 if rule.arity == 2:
                     a, b = node._x, node._y
@@ -89,7 +89,7 @@ class Value:
                 else:
                     node._backward()
         except (ArithmeticError, ValueError) as error:
-            raise _derivative_error(node, error) from None
+            raise derivative_error(node._rule, [v.data for v in node._prev], error) from None
 
     def _backward(self) -> None:
         """One step of backward: add this Value's share of the gradient to its inputs' grads."""
@@ -311,7 +311,10 @@ def _overflow(rule: Op, inputs) -> OverflowError:
     return OverflowError(f"{rule.describe(inputs)} overflows: the result exceeds the float64 range")
 
 
-def _derivative_error(node: Value, cause: BaseException) -> Exception:
-    call = node._rule.describe([v.data for v in node._prev])
+GRADIENT_OVERFLOW = "gradient overflow: it exceeds the float64 range"
+
+
+def derivative_error(rule: Op, inputs, cause: BaseException) -> Exception:
+    """The error that stops a backward pass (eager or compiled) at ``rule`` applied to ``inputs``."""
     kind = type(cause) if isinstance(cause, (OverflowError, ZeroDivisionError)) else ValueError
-    return kind(f"backward() stopped at {call}: its derivative is not finite here ({cause})")
+    return kind(f"backward() stopped at {rule.describe(inputs)}: its derivative is not finite here ({cause})")
