@@ -22,6 +22,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _decimals(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= 17:
+        raise argparse.ArgumentTypeError(f"expected 0 to 17 decimals, got {value}")
+    return value
+
+
 def _positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -64,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("-o", "--output", required=True, help="picture to write: .svg, .png or .dot")
     graph.add_argument("--at", default="", help="values of the variables, e.g. x1=2,x2=0")
     graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR")
-    graph.add_argument("--precision", type=_positive_int, default=4, help="decimals shown")
+    graph.add_argument("--precision", type=_decimals, default=4, help="decimals shown (0 to 17)")
     graph.add_argument("--max-nodes", type=_positive_int, default=500, help="refuse bigger graphs")
 
     explore = commands.add_parser("explore", help="write an interactive training page (HTML)")
