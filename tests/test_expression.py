@@ -81,6 +81,33 @@ def test_a_number_exponent_or_base_has_no_slope_of_its_own():
     assert constant.root.data == -16.0 and constant.variables == {}
 
 
+@pytest.mark.parametrize(
+    "expression, value, slope, constant_text",
+    [
+        ("x**(1+1)", 9.0, -6.0, "1+1"),  # as x**2: 2x
+        ("x**(2*1)", 9.0, -6.0, "2*1"),
+        ("x**(4/2)", 9.0, -6.0, "4/2"),
+        ("x**exp(0)", -3.0, 1.0, "exp(0)"),  # x**1
+        ("x**-(1+1)", 1 / 9, 2 / 27, "-(1+1)"),  # -2 x**-3
+        ("(1+1)**x", 0.125, 0.125 * math.log(2), "1+1"),  # 2**x ln 2
+    ],
+)
+def test_a_constant_sub_expression_is_a_number_like_a_literal(expression, value, slope, constant_text):
+    expr = parse_expression(expression, "x=-3")
+    expr.root.backward()  # a Value in the exponent would ask for log(-3)
+    assert expr.root.data == pytest.approx(value, rel=1e-15)
+    assert expr.variables["x"].grad == pytest.approx(slope, rel=1e-15)
+    constant = next(v for v in expr.root._prev if v is not expr.variables["x"])
+    assert constant._prev == () and constant.label == constant_text  # one leaf, labelled with its text
+
+
+def test_errors_in_constant_sub_expressions_still_say_where():
+    with pytest.raises(ZeroDivisionError, match=r"\(at column 5: 1/0\)"):
+        parse_expression("x + 1/0", "x=1")
+    with pytest.raises(OverflowError, match=r"\(at column 5: exp\(1000\)\)"):
+        parse_expression("x + exp(1000)", "x=1")
+
+
 def test_a_variable_used_twice_is_one_node_whose_gradient_adds_up():
     expr = parse_expression("x*x + x", "x=3")
     expr.root.backward()

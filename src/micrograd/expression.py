@@ -300,31 +300,38 @@ def _combine(node: ast.AST, inputs: list, source: _Source, variables: dict[str, 
         return _Number(float(node.value), source.segment(node))
     if isinstance(node, ast.Name):
         return variables[node.id]
-    if isinstance(node, ast.UnaryOp):
-        (x,) = inputs
-        if isinstance(node.op, ast.UAdd):
-            return x
-        if isinstance(x, _Number):
-            return _Number(-x.value, source.segment(node))
-        out = -x
-    elif isinstance(node, ast.Call):
-        out = FUNCTIONS[node.func.id](_as_value(inputs[0]))
-    else:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+        return inputs[0]
+    if all(isinstance(x, _Number) for x in inputs):
+        # Constants only (1+1, exp(1), -2): computed by the engine's ops, with their errors, but kept a
+        # plain number, so that x ** (1+1) has no slope in its exponent, just as x ** 2 has none.
+        out = _apply(node, [Value(x.value) for x in inputs])
+        return _Number(out.data, _shorten(source.segment(node)))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        # A number on either side stays a plain number, which the engine gives no derivative: x ** 2
+        # at x < 0 must not ask for log(x). Its constant leaf still gets its text as label.
         left, right = inputs
-        if isinstance(node.op, ast.Pow):
-            # A literal on either side stays a plain number, which the engine gives no derivative:
-            # x ** 2 at x < 0 must not ask for log(x). Its constant leaf still gets its text as label.
-            both_numbers = isinstance(left, _Number) and isinstance(right, _Number)
-            base = left.value if isinstance(left, _Number) and not both_numbers else _as_value(left)
-            exponent = right.value if isinstance(right, _Number) else right
-            out = base**exponent
-            for side, operand in zip(out._prev, (left, right)):
-                if isinstance(operand, _Number):
-                    side.label = operand.text
-        else:
-            out = _ARITHMETIC[type(node.op)](_as_value(left), _as_value(right))
+        out = (left.value if isinstance(left, _Number) else left) ** (
+            right.value if isinstance(right, _Number) else right
+        )
+        for side, operand in zip(out._prev, inputs):
+            if isinstance(operand, _Number):
+                side.label = operand.text
+    else:
+        out = _apply(node, [_as_value(x) for x in inputs])
     out.label = _shorten(source.segment(node))
     return out
+
+
+def _apply(node: ast.AST, inputs: list[Value]) -> Value:
+    """The engine op that ``node`` (a unary minus, a call or a binary operator) stands for."""
+    if isinstance(node, ast.UnaryOp):
+        return -inputs[0]
+    if isinstance(node, ast.Call):
+        return FUNCTIONS[node.func.id](inputs[0])
+    if isinstance(node.op, ast.Pow):
+        return inputs[0] ** inputs[1].data  # constants only: a number exponent, as Python's own 2 ** 3
+    return _ARITHMETIC[type(node.op)](*inputs)
 
 
 def _as_value(x) -> Value:
