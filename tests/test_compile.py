@@ -479,6 +479,21 @@ def test_forward_errors_are_eagers_errors(fn, bad):
     assert "sample 1" in " ".join(getattr(compiled.value, "__notes__", ["sample 1"]))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_an_overflowing_batch_total_raises_as_eager_does(reduction):
+    # Every loss is finite, their total is not: eager mode's total() of the losses raises, and the
+    # mean is that total over n. No gradient may reach the parameter.
+    p = Value(1.0)
+    fn = lambda x: x * p  # noqa: E731
+    program = compile(fn, [p], example=(1.0,))
+    batch = [1e308, 1e308, 1.0]
+    with pytest.raises(OverflowError, match="overflows"):
+        total([fn(Value(x)) for x in batch])
+    with pytest.raises(OverflowError, match="sum of the batch's 3 outputs overflows"):
+        program(np.array(batch), reduction=reduction)
+    assert p.grad == 0.0
+
+
 @pytest.mark.parametrize(
     "make",
     [

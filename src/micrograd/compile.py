@@ -135,8 +135,13 @@ class Program:
         scale = 1.0 / size if reduction == "mean" else 1.0
         with np.errstate(**_RAISE):
             gathered = self._run_forward(values, size, keep=True)
+            try:
+                total_output = float(np.sum(values[self._output_rows[0]]))
+            except FloatingPointError:  # eager mode's total of the losses raises here too
+                raise OverflowError(
+                    f"the sum of the batch's {size} outputs overflows: the result exceeds the float64 range"
+                ) from None
             param_grads = self._run_backward(values, grads, gathered, scale, size)
-        total_output = float(np.sum(values[self._output_rows[0]]))
         if self.has_aux:
             self.aux = self._aux_of(values)
         for p, g in zip(self._params_by_slot, param_grads.tolist()):
