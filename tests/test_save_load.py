@@ -99,6 +99,34 @@ def test_save_into_a_new_file_and_a_missing_folder(tmp_path):
         MLP.load(tmp_path / "absent.json")
 
 
+def test_a_failed_save_names_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    import micrograd._files
+
+    model = MLP(2, [3, 1], seed=0)
+    missing = tmp_path / "no-such-folder" / "m.json"
+    with pytest.raises(FileNotFoundError) as caught:
+        model.save(missing)
+    assert caught.value.errno == errno.ENOENT and caught.value.filename == str(missing)
+    assert ".tmp" not in str(caught.value) and str(missing) in str(caught.value)
+
+    taken = tmp_path / "a-folder.json"
+    taken.mkdir()  # the rename onto a folder fails
+    with pytest.raises(IsADirectoryError) as caught:
+        model.save(taken)
+    assert caught.value.errno == errno.EISDIR and caught.value.filename == str(taken)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder.json"]  # no temporary file left
+
+    def refused(name, mode):  # no permission to create files there (the tests may run as root)
+        raise PermissionError(errno.EACCES, "Permission denied", name)
+
+    monkeypatch.setattr(micrograd._files, "open", refused, raising=False)
+    with pytest.raises(PermissionError) as caught:
+        model.save(tmp_path / "m.json")
+    assert caught.value.errno == errno.EACCES and caught.value.filename == str(tmp_path / "m.json")
+
+
 def rewrite(path, change):
     state = json.loads(path.read_text())
     change(state)

@@ -10,7 +10,8 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` via a temporary file in the same folder and ``os.replace``: whole or not at all.
 
     An error part-way (even KeyboardInterrupt) leaves any previous file untouched and removes the
-    temporary one. Text is written as UTF-8.
+    temporary one. An ``OSError`` (a missing folder, no permission) names ``path``, with its own type
+    and errno, not the temporary file. Text is written as UTF-8.
     """
     target = os.fspath(path)
     folder, name = os.path.split(os.path.abspath(target))
@@ -23,9 +24,12 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> None:
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(temporary)
         except FileNotFoundError:
             pass
+        if isinstance(error, OSError) and temporary in (error.filename, error.filename2):
+            # The hidden temporary name means nothing to the caller: name the file they asked for.
+            raise type(error)(error.errno, error.strerror, target) from None
         raise
