@@ -234,6 +234,23 @@ def test_unusual_columns_take_the_general_paths_and_still_match():
     assert program._fill_static_rows and program._grads_in_static_rows  # the mixed column's paths
 
 
+def test_a_column_of_inputs_and_constants_gets_no_gradient_across_calls():
+    # x * p and 2.0 * q run as one group whose first column reads an input and a constant: neither
+    # needs a gradient. Written into rows that no call zeroes, x's 5e307 a call would overflow on
+    # the fourth call, where eager mode (and the parameters' gradients) stay finite.
+    p, q = Value(1e308), Value(0.5)
+    fn = lambda x: (x * p).sin() + 2.0 * q  # noqa: E731
+    program = compile(fn, [p, q], example=(0.0,))
+    assert {program._slot_name(s)[0] for s in program.instructions[0].inputs[0]} == {"a", "c"}
+    assert not program._fill_static_rows and not program._grads_in_static_rows  # the fast paths
+    columns = [np.zeros(2)]  # d/dx of the mean: cos(0) * p / 2 = 5e307 for each sample
+    for _ in range(5):
+        loss, grads = compiled_mean_and_grads(program, [p, q], columns)
+        expected_loss, expected_grads = eager_mean_and_grads(fn, [p, q], samples_of(columns))
+        assert_close(loss, expected_loss, "loss")
+        assert_close(grads, expected_grads, "parameter gradients")
+
+
 def test_a_parameter_or_constant_as_the_output():
     p = Value(1.5)
     program = compile(lambda x: p, [p], example=(0.0,))

@@ -294,8 +294,9 @@ class Program:
             steps.append(step)
         self._instructions = instructions
         self._steps = steps
-        self._fill_static_rows = layout.reads_static_rows  # a mixed column reads parameters from `values`
-        self._grads_in_static_rows = layout.writes_static_rows
+        self._fill_static_rows = layout.reads_param_rows  # a mixed column reads parameters from `values`
+        self._first_grad_row = layout.first_written_row  # backward zeroes every row it adds into
+        self._grads_in_static_rows = layout.first_written_row < first_computed
 
         outputs = [slot[i] for i in graph.outputs]
         if any(param_start <= row < const_start for row in outputs):
@@ -390,10 +391,7 @@ class Program:
         """Node gradients flow from the last group to the first; each group's vector-Jacobian
         product is added into the gradients of its inputs (parameters: summed over the batch)."""
         param_grads = np.zeros(len(self.params))
-        if self._grads_in_static_rows:
-            grads[self._param_start :] = 0.0
-        else:
-            grads[self._first_computed :] = 0.0
+        grads[self._first_grad_row :] = 0.0
         loss = self._output_rows[0]
         if loss >= self._first_computed:
             grads[loss] = scale
@@ -577,8 +575,8 @@ class _SlotKinds:
 
     def __init__(self, param_start: int, const_start: int, first_computed: int):
         self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
-        self.reads_static_rows = False
-        self.writes_static_rows = False
+        self.reads_param_rows = False  # some column reads parameters as rows of `values`
+        self.first_written_row = first_computed  # the lowest row of node gradients a writer adds into
 
     def column_kind(self, column: np.ndarray) -> str:
         if (column >= self.param_start).all() and (column < self.first_computed).all():
@@ -657,15 +655,17 @@ class _SlotKinds:
         return lambda values, static: values.take(block, axis=0)
 
     def _note_static_reads(self, slots: np.ndarray) -> None:
-        if ((slots >= self.param_start) & (slots < self.first_computed)).any():
-            self.reads_static_rows = True
+        # Constants sit in `values` from the buffer's creation on; parameters change every call.
+        if ((slots >= self.param_start) & (slots < self.const_start)).any():
+            self.reads_param_rows = True
 
     # -- handing back gradients (backward)
 
     def destination_kind(self, column: np.ndarray) -> str:
-        if (column < self.param_start).all() or ((column >= self.const_start) & (column < self.first_computed)).all():
+        is_param = (column >= self.param_start) & (column < self.const_start)
+        if not (is_param | (column >= self.first_computed)).any():
             return "none"  # inputs and constants need no gradient
-        if ((column >= self.param_start) & (column < self.const_start)).all():
+        if is_param.all():
             return "param"
         if (column >= self.first_computed).all():
             return "shared" if (column == column[0]).all() else "rows"
@@ -731,8 +731,8 @@ class _SlotKinds:
                 grads[rows] += part.reshape(arity, width, -1).sum(axis=1)
 
             return write
-        if kind == "mixed":
-            self.writes_static_rows = True
+        if kind == "mixed":  # it adds into the rows of inputs, parameters or constants too
+            self.first_written_row = min(self.first_written_row, int(block.min()))
         flat = block.ravel()
         if _is_run(flat):
             start, stop = int(flat[0]), int(flat[0]) + len(flat)
