@@ -529,6 +529,22 @@ def test_backward_errors_are_eagers_errors(make):
     assert str(compiled.value) == str(eager.value)
 
 
+def test_a_floating_flag_inside_a_formula_with_a_finite_result_is_not_an_error(monkeypatch):
+    # A formula may overflow in a branch np.where then drops (none of the op table does today):
+    # forward, like backward, judges the result, not NumPy's flag.
+    p = Value(1.0)
+    program = compile(lambda x: (x * p).tanh(), [p], example=(1.0,))
+    tanh = ops.OPS["tanh"]
+    monkeypatch.setattr(tanh, "value", lambda m, x: m.where(x < 700.0, m.tanh(x), m.minimum(m.exp(x), 1.0)))
+    X = np.array([0.5, 1000.0])
+    assert_close(program.forward(X), np.tanh(X))
+    with np.errstate(over="raise"):
+        with pytest.raises(FloatingPointError):
+            tanh.value(np, X)  # the flag the program meets
+    assert program(X) == pytest.approx(np.mean(np.tanh(X)), rel=1e-15)
+    assert p.grad == pytest.approx(np.mean((1 - np.tanh(X) ** 2) * X), rel=1e-12)  # d tanh(px)/dp
+
+
 def test_no_error_where_no_gradient_flows():
     # Eager mode skips a node whose gradient is 0, so sqrt's infinite slope at 0 never matters.
     p = Value(0.0)

@@ -382,7 +382,7 @@ class Program:
             try:
                 values[step.start : step.stop] = step.rule.value(np, *inputs)
             except FloatingPointError:
-                raise _forward_error(step.rule, inputs, shape) from None
+                values[step.start : step.stop] = _checked_value(step.rule, inputs, shape)
             if keep:
                 gathered.append(pieces)
         return gathered
@@ -780,13 +780,20 @@ def _element(inputs, shape: tuple[int, int], node: int, sample: int) -> tuple[fl
     return tuple(float(np.broadcast_to(x, shape)[node, sample]) for x in inputs)
 
 
-def _forward_error(rule: Op, inputs, shape: tuple[int, int]) -> Exception:
+def _checked_value(rule: Op, inputs, shape: tuple[int, int]) -> np.ndarray:
+    """A group's values when NumPy flagged a floating error: recomputed with errors ignored, they
+    stand if all are finite (only a step inside the formula overflowed or divided by zero);
+    otherwise raise the error eager mode raises for the first sample that is not finite."""
     with np.errstate(**_IGNORE):
         result = np.broadcast_to(rule.value(np, *inputs), shape)
     bad = ~np.isfinite(result)
-    if not bad.any():  # an intermediate overflowed but the result did not: say so plainly
-        return OverflowError(f"{rule.name} overflows inside its formula for this batch")
-    node, sample = _first_bad(bad)
+    if bad.any():
+        raise _forward_error(rule, inputs, shape, _first_bad(bad)) from None
+    return result
+
+
+def _forward_error(rule: Op, inputs, shape: tuple[int, int], where: tuple[int, int]) -> Exception:
+    node, sample = where
     args = _element(inputs, shape, node, sample)
     try:
         scalar = rule.value(scalar_math, *args)
