@@ -529,6 +529,41 @@ def test_backward_errors_are_eagers_errors(make):
     assert str(compiled.value) == str(eager.value)
 
 
+def test_a_gradient_overflow_stops_where_eager_mode_stops():
+    # l = (t * u) * c with t = x * q, u = x * d: dl/dt = u * c is 1e50 * 1e300 for x = 1e-250, while
+    # every value stays finite. Eager mode stops at t, the node that inf reaches, and so must this.
+    q, d, c = Value(0.5), Value(1e300), Value(1e300)
+    fn = lambda x: ((x * q) * (x * d)) * c  # noqa: E731
+    program = compile(fn, [q, d, c], example=(1e-300,))
+    with pytest.raises(OverflowError) as eager:
+        fn(Value(1e-250)).backward()
+    assert str(eager.value) == (
+        "backward() stopped at 1e-250 * 0.5: its derivative is not finite here "
+        "(gradient overflow: it exceeds the float64 range)"
+    )
+    for p in (q, d, c):
+        p.grad = 0.0  # eager mode's pass added to c.grad before it stopped
+    with pytest.raises(OverflowError) as compiled:
+        program(np.array([1e-300, 1e-250]))
+    assert str(compiled.value) == str(eager.value)
+    assert [p.grad for p in (q, d, c)] == [0.0, 0.0, 0.0]  # nothing half-added
+
+
+def test_an_overflowing_parameter_gradient_names_the_node_that_sent_it():
+    # d/dp of (p * b) * c is b * c = 1e400. Eager mode leaves inf in p.grad (leaves are not checked);
+    # the program raises instead of returning a gradient that is not finite.
+    p, b, c = Value(1e-300), Value(1e200), Value(1e200)
+    fn = lambda x: (p * b) * c + x  # noqa: E731
+    program = compile(fn, [p, b, c], example=(0.0,))
+    with pytest.raises(OverflowError) as compiled:
+        program(np.array([0.0, 1.0]))
+    assert str(compiled.value) == (
+        "backward() stopped at 1e-300 * 1e+200: its derivative is not finite here "
+        "(gradient overflow: it exceeds the float64 range)"
+    )
+    assert [v.grad for v in (p, b, c)] == [0.0, 0.0, 0.0]
+
+
 def test_a_floating_flag_inside_a_formula_with_a_finite_result_is_not_an_error(monkeypatch):
     # A formula may overflow in a branch np.where then drops (none of the op table does today):
     # forward, like backward, judges the result, not NumPy's flag.

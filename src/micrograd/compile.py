@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
 
 from micrograd import ops
-from micrograd.engine import Value, topological_order
+from micrograd.engine import GRADIENT_OVERFLOW, Value, derivative_error, topological_order
 from micrograd.losses import SAMPLE_LOSSES
 from micrograd.ops import Op, scalar_math
 
@@ -389,7 +389,25 @@ class Program:
 
     def _run_backward(self, values, grads, gathered, scale: float, size: int) -> np.ndarray:
         """Node gradients flow from the last group to the first; each group's vector-Jacobian
-        product is added into the gradients of its inputs (parameters: summed over the batch)."""
+        product is added into the gradients of its inputs (parameters: summed over the batch).
+        Returns the parameter gradients."""
+        param_grads = self._seed_gradients(grads, scale, size)
+        try:
+            for step in reversed(self._steps):
+                g = grads[step.start : step.stop]
+                out = values[step.start : step.stop]
+                inputs = step.vjp_args(gathered[step.index], g.shape)
+                step.scatter(step.rule.vjp(np, g, out, *inputs), grads, param_grads)
+            if self._grads_in_static_rows:
+                param_grads += grads[self._param_start : self._const_start].sum(axis=1)
+            return param_grads
+        except FloatingPointError:
+            pass  # NumPy flagged a number that is not finite: go again, checking as eager mode does
+        return self._careful_backward(values, grads, gathered, scale, size)
+
+    def _seed_gradients(self, grads: np.ndarray, scale: float, size: int) -> np.ndarray:
+        """Zero the rows backward adds into and seed the output's gradient; return the parameter
+        gradients, all 0 (or the seed, for a parameter returned as it is)."""
         param_grads = np.zeros(len(self.params))
         grads[self._first_grad_row :] = 0.0
         loss = self._output_rows[0]
@@ -397,20 +415,35 @@ class Program:
             grads[loss] = scale
         elif self._param_start <= loss < self._const_start:
             param_grads[loss - self._param_start] += scale * size
-        try:
+        return param_grads
+
+    def _careful_backward(self, values, grads, gathered, scale: float, size: int) -> np.ndarray:
+        """``_run_backward`` with NumPy's floating errors ignored and each group checked as eager
+        mode checks each node: a gradient that is not finite stops at the node it reaches, with
+        eager's error naming that node; a derivative that is not finite where a gradient flows
+        raises the op's error (see ``_checked_vjp``). Returns the parameter gradients if nothing
+        stops it (a flag raised where no gradient flows, or by a gradient no input needs)."""
+        param_grads = self._seed_gradients(grads, scale, size)
+        param_rows = grads[self._param_start : self._const_start]
+        with np.errstate(**_IGNORE):
             for step in reversed(self._steps):
                 g = grads[step.start : step.stop]
                 out = values[step.start : step.stop]
                 inputs = step.vjp_args(gathered[step.index], g.shape)
-                try:
-                    input_grads = step.rule.vjp(np, g, out, *inputs)
-                except FloatingPointError:
-                    input_grads = _checked_vjp(step.rule, g, out, inputs)
+                not_finite = ~np.isfinite(g)
+                if not_finite.any():
+                    raise _stopped_at(step.rule, inputs, g.shape, _first_bad(not_finite), GRADIENT_OVERFLOW)
+                input_grads = _checked_vjp(step.rule, g, out, inputs)
                 step.scatter(input_grads, grads, param_grads)
+                if not (np.isfinite(param_grads).all() and np.isfinite(param_rows).all()):
+                    # A parameter's gradient overflowed here (eager mode would leave inf in its
+                    # .grad): name the node that handed back the largest gradient.
+                    raise _stopped_at(step.rule, inputs, g.shape, _largest(input_grads), GRADIENT_OVERFLOW)
             if self._grads_in_static_rows:
-                param_grads += grads[self._param_start : self._const_start].sum(axis=1)
-        except FloatingPointError:
-            raise OverflowError("gradient overflow: it exceeds the float64 range") from None
+                param_grads += param_rows.sum(axis=1)
+        if not np.isfinite(param_grads).all():
+            index = self._param_order[int(np.flatnonzero(~np.isfinite(param_grads))[0])]
+            raise OverflowError(f"the gradient of parameter {index}, summed over the batch: {GRADIENT_OVERFLOW}")
         return param_grads
 
     def _aux_of(self, values: np.ndarray) -> np.ndarray:
@@ -805,32 +838,43 @@ def _forward_error(rule: Op, inputs, shape: tuple[int, int], where: tuple[int, i
     return error
 
 
-def _checked_vjp(rule: Op, g: np.ndarray, out: np.ndarray, inputs):
-    """The vector-Jacobian product when NumPy flagged a non-finite number: where the incoming
-    gradient is 0, eager mode skips the node, so those entries count as 0; elsewhere, raise the
-    error eager mode raises."""
-    with np.errstate(**_IGNORE):
-        grads = [np.broadcast_to(np.asarray(x, dtype=np.float64), g.shape).copy() for x in rule.vjp(np, g, out, *inputs)]
+def _checked_vjp(rule: Op, g: np.ndarray, out: np.ndarray, inputs) -> list[np.ndarray]:
+    """A group's vector-Jacobian product, one array per input, computed with floating errors
+    ignored, and checked as eager mode would: where the incoming gradient is 0 eager mode skips
+    the node, so those entries count as 0; where one is not finite and a gradient flows, raise the
+    op's error if its derivative is undefined there (the scalar rule raises). An entry that only
+    overflowed stays inf: eager mode stops at the node it flows into."""
+    grads = [np.broadcast_to(np.asarray(x, dtype=np.float64), g.shape).copy() for x in rule.vjp(np, g, out, *inputs)]
     flowing = g != 0
     for grad in grads:
         bad = ~np.isfinite(grad)
-        if (bad & flowing).any():
-            node, sample = _first_bad(bad & flowing)
-            raise _derivative_error(rule, g[node, sample], out[node, sample], _element(inputs, g.shape, node, sample), sample)
-        grad[bad] = 0.0
+        grad[bad & ~flowing] = 0.0
+        samples, nodes = np.nonzero((bad & flowing).T)  # in sample order, as _first_bad
+        for node, sample in zip(nodes.tolist(), samples.tolist()):
+            args = _element(inputs, g.shape, node, sample)
+            try:
+                rule.vjp(scalar_math, float(g[node, sample]), float(out[node, sample]), *args)
+            except (ArithmeticError, ValueError) as cause:
+                raise _stopped_at(rule, inputs, g.shape, (node, sample), cause) from None
     return grads
 
 
-def _derivative_error(rule: Op, g: float, out: float, args: tuple[float, ...], sample: int) -> Exception:
-    try:
-        rule.vjp(scalar_math, float(g), float(out), *args)
-    except (ArithmeticError, ValueError) as cause:
-        kind = type(cause) if isinstance(cause, (OverflowError, ZeroDivisionError)) else ValueError
-        error = kind(f"backward() stopped at {rule.describe(args)}: its derivative is not finite here ({cause})")
-    else:
-        error = OverflowError("gradient overflow: it exceeds the float64 range")
+def _stopped_at(rule: Op, inputs, shape: tuple[int, int], where: tuple[int, int], cause) -> Exception:
+    """Eager mode's error for a backward pass stopped at node ``where = (node, sample)`` of a
+    group; ``cause`` is an exception or a message for an OverflowError."""
+    node, sample = where
+    if isinstance(cause, str):
+        cause = OverflowError(cause)
+    error = derivative_error(rule, _element(inputs, shape, node, sample), cause)
     _add_note(error, f"(compiled program: sample {sample} of the batch)")
     return error
+
+
+def _largest(grads: list[np.ndarray]) -> tuple[int, int]:
+    """(node, sample) of the largest gradient in any of a group's input gradients (inf or nan
+    first)."""
+    magnitude = np.max([np.nan_to_num(np.abs(grad), nan=np.inf) for grad in grads], axis=0)
+    return _first_bad(magnitude == magnitude.max())
 
 
 def _add_note(error: BaseException, note: str) -> None:
