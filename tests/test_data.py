@@ -158,27 +158,42 @@ def test_batches_cover_every_sample_once_per_pass():
 
 
 @pytest.mark.parametrize(
-    "call, message",
+    "call, error, message",
     [
-        (lambda: data.load("mnist"), "unknown dataset 'mnist'"),
-        (lambda: data.load("digits", noise=0.1), "noise applies to the moons dataset only"),
-        (lambda: data.load("moons", val_fraction=0.2), "no validation split"),
-        (lambda: data.load("moons", n_samples=3), "n_samples must be a whole number >= 4"),
-        (lambda: data.load("yinyang", n_samples=2.5), "n_samples"),
-        (lambda: data.load("digits", n_samples=2000), "has 1797 samples"),
-        (lambda: data.load("moons", test_fraction=1.0), "test_fraction must be a number in [0, 1)"),
-        (lambda: data.load("moons", test_fraction=0), "test_fraction must be above 0"),
-        (lambda: data.load("yinyang", test_fraction=0.5, val_fraction=0.5), "must leave samples to train on"),
-        (lambda: data.load("moons", noise=-0.1), "noise must be a finite number >= 0"),
-        (lambda: data.load("moons", seed=-1), "seed must be a whole number from 0 to 2**32 - 1"),
-        (lambda: data.yinyang(dot_radius=0.6), "dot_radius"),
-        (lambda: data.load("moons").train.batches(0, random.Random()).__next__(), "batch_size must be"),
+        (lambda: data.load("mnist"), ValueError, "unknown dataset 'mnist'"),
+        (lambda: data.load("digits", noise=0.1), ValueError, "noise applies to the moons dataset only"),
+        (lambda: data.load("moons", val_fraction=0.2), ValueError, "no validation split"),
+        (lambda: data.load("moons", n_samples=3), ValueError, "n_samples must be a whole number >= 4"),
+        (lambda: data.load("yinyang", n_samples=2.5), TypeError, "n_samples must be a whole number >= 3, got float"),
+        (lambda: data.load("digits", n_samples=2000), ValueError, "has 1797 samples"),
+        (lambda: data.load("digits", n_samples="all"), TypeError, "n_samples must be a whole number, got str"),
+        (lambda: data.load("moons", test_fraction=1.0), ValueError, "test_fraction must be a number in [0, 1)"),
+        (lambda: data.load("moons", test_fraction="0.5"), TypeError, "test_fraction must be a number in [0, 1)"),
+        (lambda: data.load("moons", test_fraction=0), ValueError, "test_fraction must be above 0"),
+        (lambda: data.load("yinyang", test_fraction=0.5, val_fraction=0.5), ValueError, "must leave samples to train on"),
+        (lambda: data.load("moons", noise=-0.1), ValueError, "noise must be a finite number >= 0"),
+        (lambda: data.load("moons", noise="0.1"), TypeError, "noise must be a finite number >= 0, got str"),
+        (lambda: data.load("moons", seed=-1), ValueError, "seed must be a whole number from 0 to 2**32 - 1"),
+        (lambda: data.load("moons", seed=1.5), TypeError, "seed must be a whole number, got float"),
+        (lambda: data.yinyang(dot_radius=0.6), ValueError, "dot_radius"),
+        (lambda: data.yinyang(dot_radius="big"), TypeError, "dot_radius"),
+        (lambda: next(data.load("moons").train.batches(0, random.Random())), ValueError, "batch_size must be"),
+        (lambda: next(data.load("moons").train.batches("3", random.Random())), TypeError,
+         "batch_size must be a positive whole number, got str"),
+        (lambda: next(data.load("moons").train.batches(2.0, random.Random())), TypeError, "batch_size"),
     ],
 )
-def test_bad_arguments_get_clear_errors(call, message):
-    with pytest.raises(ValueError) as error:
+def test_bad_arguments_get_clear_errors(call, error, message):
+    with pytest.raises(error) as caught:
         call()
-    assert message in str(error.value)
+    assert type(caught.value) is error and message in str(caught.value)
+
+
+def test_numpy_integers_count_as_whole_numbers():
+    splits = data.load("yinyang", n_samples=np.int64(30), seed=np.uint32(4))
+    same = data.load("yinyang", n_samples=30, seed=4)
+    assert splits.train.X == same.train.X and len(splits.train) + len(splits.val) + len(splits.test) == 30
+    assert [len(b) for b in splits.train.batches(np.int64(8), random.Random(0))] == [8, 8, 2]
 
 
 @pytest.mark.parametrize(

@@ -166,13 +166,13 @@ def test_default_page_stays_under_10_mb(tmp_path):
 def test_write_page_refuses_bad_arguments_before_training(tmp_path):
     with pytest.raises(ValueError, match="unknown dataset 'digits'"):
         write_page(tmp_path, dataset="digits")
-    for steps in (0, -3, 2.5, True):
-        with pytest.raises(ValueError, match="steps must be a positive whole number"):
+    for steps, error in ((0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="write_page: steps must be a positive whole number"):
             write_page(tmp_path, steps=steps)
-    for hidden in ([], "8,8", [8, 0], [8.0]):
-        with pytest.raises(ValueError, match="hidden"):
+    for hidden, error in (([], ValueError), ("8,8", TypeError), ([8, 0], ValueError), ([8.0], TypeError)):
+        with pytest.raises(error, match="write_page: hidden"):
             write_page(tmp_path, hidden=hidden)
-    with pytest.raises(TypeError, match="seed must be an int"):
+    with pytest.raises(TypeError, match="write_page: seed must be a whole number, got str"):
         write_page(tmp_path, seed="1337")
     a_file = tmp_path / "taken"
     a_file.write_text("keep me")

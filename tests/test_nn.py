@@ -224,11 +224,27 @@ def test_zero_grad_clears_every_parameter():
         (lambda: MLP(2, [4], init="xavier"), ValueError, "init"),
         (lambda: MLP(2.5, [4]), TypeError, "nin"),
         (lambda: MLP(2, [4], seed="abc"), TypeError, "seed"),
+        # True is 1 to operator.index, but a bool is never meant as a size
+        (lambda: MLP(True, [1]), TypeError, "nin must be a positive whole number, got True"),
+        (lambda: MLP(2, [4, True]), TypeError, r"nouts\[1\] must be a positive whole number, got True"),
+        (lambda: Layer(2, True), TypeError, "nout"),
+        (lambda: MLP(2, [4], seed=True), TypeError, "seed"),
+        (lambda: MLP(2, 5), TypeError, "nouts must be a list of layer widths"),
+        (lambda: MLP(2, "16,16"), TypeError, "nouts must be a list of layer widths"),
+        (lambda: MLP(2, [4, "1"]), TypeError, r"nouts\[1\]"),
     ],
 )
 def test_bad_arguments_raise_naming_the_argument(build, error, argument):
-    with pytest.raises(error, match=argument):
+    with pytest.raises(error, match=argument) as caught:
         build()
+    assert type(caught.value) is error
+
+
+def test_numpy_integers_are_sizes_and_seeds_like_ints():
+    np = pytest.importorskip("numpy")
+    model = MLP(np.int64(2), (np.int32(3), np.int64(1)), seed=np.int64(4))
+    same = MLP(2, [3, 1], seed=4)
+    assert repr(model) == repr(same) and [p.data for p in model.parameters()] == [p.data for p in same.parameters()]
 
 
 @pytest.mark.parametrize("call", [lambda m: m([1.0]), lambda m: m([1.0, 2.0, 3.0]), lambda m: m.layers[0]([1.0])])

@@ -166,22 +166,27 @@ def test_plain_sgd_step_by_hand():
 
 
 @pytest.mark.parametrize(
-    "make, match",
+    "make, error, match",
     [
-        (lambda p: SGD(p, lr=-0.1), "lr"),
-        (lambda p: SGD(p, lr=float("nan")), "lr"),
-        (lambda p: SGD(p, lr=0.1, momentum=-1), "momentum"),
-        (lambda p: Adam(p, betas=(0.9, 1.0)), r"betas\[1\]"),
-        (lambda p: Adam(p, betas=0.9), "betas"),
-        (lambda p: AdamW(p, weight_decay=-0.1), "weight_decay"),
-        (lambda p: Adam(p, eps=-1e-8), "eps"),
-        (lambda p: SGD([], lr=0.1), "params is empty"),
-        (lambda p: SGD([1.0, 2.0], lr=0.1), r"params\[0\]"),
-        (lambda p: LinearDecay(SGD(p, lr=0.1), 1.0, 0.1, 0), "steps"),
-        (lambda p: CosineDecay(SGD(p, lr=0.1), -1.0, 0.1, 10), "start"),
+        (lambda p: SGD(p, lr=-0.1), ValueError, "lr"),
+        (lambda p: SGD(p, lr=float("nan")), ValueError, "lr"),
+        (lambda p: SGD(p, lr="0.1"), TypeError, "lr must be a finite number >= 0, got str"),
+        (lambda p: SGD(p, lr=0.1, momentum=-1), ValueError, "momentum"),
+        (lambda p: Adam(p, betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
+        (lambda p: Adam(p, betas=(None, 0.9)), TypeError, r"betas\[0\]"),
+        (lambda p: Adam(p, betas=0.9), TypeError, "betas must be a pair"),
+        (lambda p: Adam(p, betas=(0.9, 0.99, 0.999)), ValueError, "betas must be a pair"),
+        (lambda p: AdamW(p, weight_decay=-0.1), ValueError, "weight_decay"),
+        (lambda p: Adam(p, eps=-1e-8), ValueError, "eps"),
+        (lambda p: SGD([], lr=0.1), ValueError, "params is empty"),
+        (lambda p: SGD([1.0, 2.0], lr=0.1), TypeError, r"params\[0\]"),
+        (lambda p: LinearDecay(SGD(p, lr=0.1), 1.0, 0.1, 0), ValueError, "steps"),
+        (lambda p: LinearDecay(SGD(p, lr=0.1), 1.0, 0.1, 2.5), TypeError, "steps"),
+        (lambda p: CosineDecay(SGD(p, lr=0.1), -1.0, 0.1, 10), ValueError, "start"),
     ],
 )
-def test_bad_settings_raise_naming_the_setting(make, match):
+def test_bad_settings_raise_naming_the_setting(make, error, match):
     params = MLP(2, [1], seed=0).parameters()
-    with pytest.raises((ValueError, TypeError), match=match):
+    with pytest.raises(error, match=match) as caught:
         make(params)
+    assert type(caught.value) is error

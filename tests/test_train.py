@@ -226,6 +226,38 @@ def test_bad_arguments_get_clear_errors(nouts, dataset, loss, options, message):
     assert [p.data for p in model.parameters()] == before  # refused before any step
 
 
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"steps": "3"}, "steps must be a positive whole number, got str"),
+        ({"steps": 2.0}, "steps must be a positive whole number, got float"),
+        ({"steps": True}, "steps must be a positive whole number, got True"),
+        ({"batch_size": "8"}, "batch_size must be a positive whole number, got str"),
+        ({"l2": "x"}, "l2 must be a finite number >= 0, got str"),
+        ({"l2": None}, "l2 must be a finite number >= 0, got NoneType"),
+        ({"seed": 1.5}, "seed must be a whole number, got float"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_type_errors_naming_them(options, message):
+    model = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError) as error:
+        fit(model, data.load("moons").train, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1),
+            progress=False, **{"steps": 1, **options})  # fmt: skip
+    assert message in str(error.value)
+
+
+def test_numpy_integers_work_as_steps_batch_size_and_seed():
+    np = pytest.importorskip("numpy")
+    train = data.load("moons").train
+    runs = []
+    for steps, batch_size, seed in ((3, 8, 2), (np.int64(3), np.int64(8), np.int32(2))):
+        model = MLP(2, [3, 1], seed=0)
+        history = fit(model, train, loss="hinge", optimizer=SGD(model.parameters(), lr=0.1), steps=steps,
+                      batch_size=batch_size, seed=seed, progress=False)  # fmt: skip
+        runs.append((history.loss, history.batch_size, [p.data for p in model.parameters()]))
+    assert runs[0] == runs[1] and runs[0][1] == 8 and len(runs[0][0]) == 3
+
+
 def test_optimizer_and_data_types_are_checked():
     model = MLP(2, [1], seed=0)
     with pytest.raises(TypeError, match="optimizer must have step"):

@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
+
 __all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
 
 DATASETS = ("moons", "yinyang", "digits")
@@ -25,8 +27,7 @@ class Dataset:
             raise ValueError(f"dataset {name!r}: {len(X)} feature rows but {len(y)} labels")
         if not X:
             raise ValueError(f"dataset {name!r} is empty")
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
-            raise ValueError(f"dataset {name!r}: num_classes must be a whole number >= 2, got {num_classes!r}")
+        num_classes = whole_number(num_classes, f"dataset {name!r}: num_classes", minimum=2)
         rows = [[float(v) for v in row] for row in X]
         width = len(rows[0])
         for i, row in enumerate(rows):
@@ -73,8 +74,7 @@ class Dataset:
     def batches(self, batch_size: int, rng: random.Random) -> Iterator[Dataset]:
         """One pass over the data in a random order (drawn from ``rng``), ``batch_size`` samples at a
         time; the last batch holds what is left over."""
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
-            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        batch_size = positive_int(batch_size, "batch_size")
         order = list(range(len(self)))
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
@@ -133,14 +133,13 @@ def moons(n_samples: int = 200, *, noise: float = 0.1, seed: int = 1337, test_fr
     defaults give the original micrograd demo's 100 points (it seeded NumPy with 1337). The test set
     is a second draw of the same distribution, from a seed derived from ``seed``. No validation split.
     """
-    _check_seed(seed)
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < math.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    seed = _check_seed(seed)
+    noise = non_negative(noise, "noise")
     n_train, _, n_test = _split_sizes("moons", n_samples, test_fraction, 0.0, minimum_total=4)
     from sklearn.datasets import make_moons
 
     def draw(count: int, random_state: int, part: str) -> Dataset:
-        X, y = make_moons(n_samples=count, noise=float(noise), random_state=random_state)
+        X, y = make_moons(n_samples=count, noise=noise, random_state=random_state)
         return Dataset._checked(X.tolist(), y.tolist(), 2, f"moons/{part}")
 
     test_seed = random.Random(seed).getrandbits(32)
@@ -181,8 +180,8 @@ def yinyang(
     biases, so the features here are (x, y) only, which keeps the set two-dimensional and drawable.
     Splits are consecutive draws, all independent samples of one distribution.
     """
-    _check_seed(seed)
-    if isinstance(dot_radius, bool) or not isinstance(dot_radius, (int, float)) or not 0 < dot_radius < 0.5:
+    seed = _check_seed(seed)
+    if not 0 < finite_number(dot_radius, "dot_radius") < 0.5:
         raise ValueError(
             f"dot_radius must be a number between 0 and 0.5 (the dots must fit in their halves), got {dot_radius!r}"
         )
@@ -206,14 +205,14 @@ def digits(
     """scikit-learn's bundled 8x8 handwritten digits (1797 images, no download): 64 features scaled
     from 0..16 to [0, 1], 10 classes. The samples are shuffled with ``seed`` and, when ``n_samples``
     is given, only the first ``n_samples`` are kept. ``val_fraction`` 0 means no validation split."""
-    _check_seed(seed)
+    seed = _check_seed(seed)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
     total_available = len(bunch.target)
     if n_samples is None:
         n_samples = total_available
-    elif not isinstance(n_samples, bool) and isinstance(n_samples, int) and n_samples > total_available:
+    elif whole_number(n_samples, "digits: n_samples") > total_available:
         raise ValueError(f"the digits dataset has {total_available} samples, asked for n_samples={n_samples}")
     n_train, n_val, n_test = _split_sizes("digits", n_samples, test_fraction, val_fraction, minimum_total=2)
     X = (bunch.data / 16.0).tolist()
@@ -240,11 +239,9 @@ def _split_sizes(
     name: str, n_samples: int, test_fraction: float, val_fraction: float, *, minimum_total: int
 ) -> tuple[int, int, int]:
     """(train, val, test) sizes for ``n_samples`` in all; every requested part gets at least one."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < minimum_total:
-        raise ValueError(f"{name}: n_samples must be a whole number >= {minimum_total}, got {n_samples!r}")
-    for label, fraction in (("test_fraction", test_fraction), ("val_fraction", val_fraction)):
-        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 <= fraction < 1:
-            raise ValueError(f"{name}: {label} must be a number in [0, 1), got {fraction!r}")
+    n_samples = whole_number(n_samples, f"{name}: n_samples", minimum=minimum_total)
+    test_fraction = fraction(test_fraction, f"{name}: test_fraction")
+    val_fraction = fraction(val_fraction, f"{name}: val_fraction")
     if not test_fraction > 0:
         raise ValueError(f"{name}: test_fraction must be above 0, got {test_fraction!r}")
     if test_fraction + val_fraction >= 1:
@@ -259,7 +256,8 @@ def _split_sizes(
     return n_train, n_val, n_test
 
 
-def _check_seed(seed: int) -> None:
+def _check_seed(seed: int) -> int:
     # scikit-learn's random_state takes 0 .. 2**32 - 1; the same range for every dataset keeps them alike
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+    if not 0 <= whole_number(seed, "seed") < 2**32:
         raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
+    return int(seed)

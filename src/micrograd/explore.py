@@ -28,6 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
+from micrograd._checks import layer_widths, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value
 
@@ -90,7 +91,7 @@ def write_page(
     page is ``out/explore.html`` (the folder is made if needed; the file is written whole or not
     at all). ``progress`` shows a progress bar while training. Returns the page's path.
     """
-    recipe = _check_arguments(dataset, steps, hidden, seed)
+    recipe, steps, hidden, seed = _check_arguments(dataset, steps, hidden, seed)
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"out: {os.fspath(out)!r} is a file, not a folder for the page")
@@ -404,16 +405,12 @@ def _graph_svg(recorder: _Recorder) -> str:
     return svg[svg.index("<svg") :]  # the XML declaration and DOCTYPE do not belong inside HTML
 
 
-def _check_arguments(dataset, steps, hidden, seed) -> _Recipe:
-    if dataset not in DATASETS:
+def _check_arguments(dataset, steps, hidden, seed) -> tuple[_Recipe, int, list[int], int]:
+    if not isinstance(dataset, str) or dataset not in DATASETS:
         raise ValueError(f"write_page: unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
-        raise ValueError(f"write_page: steps must be a positive whole number, got {steps!r}")
-    if isinstance(hidden, (str, bytes)) or not isinstance(hidden, Sequence) or not hidden:
-        raise ValueError(f"write_page: hidden must be a non-empty list of layer widths like [8, 8], got {hidden!r}")
-    for width in hidden:
-        if isinstance(width, bool) or not isinstance(width, int) or width <= 0:
-            raise ValueError(f"write_page: hidden layer widths must be positive whole numbers, got {hidden!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"write_page: seed must be an int, got {type(seed).__name__}: {seed!r}")
-    return DATASETS[dataset]
+    return (
+        DATASETS[dataset],
+        positive_int(steps, "write_page: steps"),
+        layer_widths(hidden, "write_page: hidden"),
+        whole_number(seed, "write_page: seed"),
+    )

@@ -9,10 +9,10 @@ stay finite and accurate for logits of +-1000. Standard library only.
 
 from __future__ import annotations
 
-import math
 import numbers
 from typing import Sequence
 
+from micrograd._checks import finite_number
 from micrograd.engine import Value, dot, total
 
 __all__ = [
@@ -215,13 +215,7 @@ def _as_value(x, name: str, argument: str, i: int) -> Value:
 
 
 def _real(x, name: str, argument: str, i: int | None = None) -> float:
-    where = argument if i is None else f"{argument}[{i}]"
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name}: {where} must be a number, got {type(x).__name__}: {x!r}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"{name}: {where} must be finite, got {x!r}")
-    return x
+    return finite_number(x, f"{name}: {argument}" if i is None else f"{name}: {argument}[{i}]")
 
 
 def _number(x) -> float:

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
 import random
 from typing import Callable, Sequence
 
+from micrograd._checks import finite_number, layer_widths, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
@@ -79,7 +79,7 @@ class Neuron(Module):
         rng: random.Random | None = None,
         init: str = "uniform",
     ):
-        nin = _positive_int(nin, "nin")
+        nin = positive_int(nin, "nin")
         self.activation = _check_activation(activation, "activation")
         self._activate = ACTIVATIONS[self.activation]
         rng = _default_rng if rng is None else rng
@@ -120,8 +120,8 @@ class Layer(Module):
         rng: random.Random | None = None,
         init: str = "uniform",
     ):
-        nin = _positive_int(nin, "nin")
-        nout = _positive_int(nout, "nout")
+        nin = positive_int(nin, "nin")
+        nout = positive_int(nout, "nout")
         activation = _check_activation(activation, "activation")
         _check_init(init)
         self.neurons = [Neuron(nin, activation, rng=rng, init=init) for _ in range(nout)]
@@ -179,17 +179,12 @@ class MLP(Module):
         seed: int | None = None,
         init: str = "uniform",
     ):
-        nin = _positive_int(nin, "nin")
-        widths = [] if isinstance(nouts, (str, bytes)) or not hasattr(nouts, "__iter__") else list(nouts)
-        if not widths:
-            raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
-        nouts = [_positive_int(width, "nouts") for width in widths]
+        nin = positive_int(nin, "nin")
+        nouts = layer_widths(nouts, "nouts")
         activation = _check_activation(activation, "activation")
         output_activation = _check_activation(output_activation, "output_activation")
         _check_init(init)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}: {seed!r}")
-        rng = _default_rng if seed is None else random.Random(seed)
+        rng = _default_rng if seed is None else random.Random(whole_number(seed, "seed"))
         sizes = [nin] + nouts
         last = len(nouts) - 1
         self.layers = [
@@ -268,11 +263,11 @@ class MLP(Module):
         if missing:
             raise fail(f"missing {', '.join(missing)}")
         try:
-            nin = _positive_int(state["nin"], "nin")
+            nin = positive_int(state["nin"], "nin")
             nouts = state["nouts"]
-            if not isinstance(nouts, list) or not nouts:
-                raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
-            nouts = [_positive_int(width, "nouts") for width in nouts]
+            if not isinstance(nouts, list):
+                raise ValueError(f"nouts must be a list of layer widths, got {nouts!r}")
+            nouts = layer_widths(nouts, "nouts")
             activation = _check_activation(state["activation"], "activation")
             output_activation = _check_activation(state["output_activation"], "output_activation")
         except (TypeError, ValueError) as error:
@@ -298,8 +293,11 @@ class MLP(Module):
             for j, (row, bias) in enumerate(zip(rows, biases)):
                 if not isinstance(row, list) or len(row) != fan_in:
                     raise fail(f"{where}, neuron {j}: expected {fan_in} weights")
-                numbers = [_finite_number(x, fail, f"{where}, neuron {j}") for x in row]
-                neurons.append((numbers, _finite_number(bias, fail, f"{where}, neuron {j}")))
+                try:
+                    numbers = [finite_number(x, f"{where}, neuron {j}: a weight") for x in row]
+                    neurons.append((numbers, finite_number(bias, f"{where}, neuron {j}: the bias")))
+                except (TypeError, ValueError) as error:
+                    raise fail(str(error)) from None
             layers.append(neurons)
 
         model = cls(nin, nouts, activation, output_activation, seed=0)
@@ -344,26 +342,6 @@ class MLP(Module):
 
 def _reject_constant(name: str):
     raise ValueError(f"the file holds {name}, but weights must be finite numbers")
-
-
-def _finite_number(x, fail, where: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise fail(f"{where}: expected a number, found {x!r}")
-    x = float(x)
-    if not math.isfinite(x):
-        raise fail(f"{where}: expected a finite number, found {x!r}")
-    return x
-
-
-def _positive_int(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        try:
-            n = operator.index(n)  # NumPy integers are fine; floats are not
-        except TypeError:
-            raise TypeError(f"{name} must be a positive int, got {type(n).__name__}: {n!r}") from None
-    if n <= 0:
-        raise ValueError(f"{name} must be a positive int, got {n}")
-    return int(n)
 
 
 def _check_activation(name, argument: str) -> str | None:

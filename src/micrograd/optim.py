@@ -7,9 +7,9 @@ Each update does the same floating-point operations in the same order as ``torch
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Iterable
 
+from micrograd._checks import fraction, non_negative, positive_int
 from micrograd.engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LinearDecay", "CosineDecay"]
@@ -25,7 +25,7 @@ class Optimizer:
         for i, p in enumerate(self.params):
             if type(p) is not Value:
                 raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value")
-        self.lr = _non_negative(lr, "lr")
+        self.lr = non_negative(lr, "lr")
 
     def zero_grad(self) -> None:
         """Set every parameter's ``.grad`` to 0, ready for the next ``backward()``."""
@@ -48,8 +48,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        self.momentum = _non_negative(momentum, "momentum")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        self.momentum = non_negative(momentum, "momentum")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self._velocity: list[float | None] = [None] * len(self.params)
 
     def step(self) -> None:
@@ -80,11 +80,13 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(params, lr)
-        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
-            raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_fraction(betas[0], "betas[0]"), _fraction(betas[1], "betas[1]"))
-        self.eps = _non_negative(eps, "eps")
-        self.weight_decay = _non_negative(weight_decay, "weight_decay")
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {type(betas).__name__}: {betas!r}")
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got {len(betas)} numbers: {betas!r}")
+        self.betas = (fraction(betas[0], "betas[0]"), fraction(betas[1], "betas[1]"))
+        self.eps = non_negative(eps, "eps")
+        self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.steps_taken = 0
         self._mean = [0.0] * len(self.params)  # first moment (torch's exp_avg)
         self._square = [0.0] * len(self.params)  # second moment (exp_avg_sq)
@@ -136,11 +138,9 @@ class _Schedule:
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"optimizer must be a micrograd optimizer, got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.start = _non_negative(start, "start")
-        self.end = _non_negative(end, "end")
-        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps <= 0:
-            raise ValueError(f"steps must be a positive int, got {steps!r}")
-        self.steps = int(steps)
+        self.start = non_negative(start, "start")
+        self.end = non_negative(end, "end")
+        self.steps = positive_int(steps, "steps")
         self.steps_taken = 0
         optimizer.lr = self.lr_at(0)
 
@@ -181,19 +181,3 @@ def _lerp(start: float, end: float, weight: float) -> float:
     if abs(weight) < 0.5:
         return start + weight * (end - start)
     return end - (end - start) * (1 - weight)
-
-
-def _non_negative(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(x).__name__}: {x!r}")
-    x = float(x)
-    if not (0.0 <= x < math.inf):
-        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
-    return x
-
-
-def _fraction(x, name: str) -> float:
-    x = _non_negative(x, name)
-    if x >= 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {x!r}")
-    return x

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 
+from micrograd._checks import dataset, whole_number
 from micrograd._files import write_atomically
 from micrograd.data import Dataset
 
@@ -66,14 +67,16 @@ def plot_decision_boundary(
     """
     import numpy as np
 
-    if not isinstance(data, Dataset):
-        raise TypeError(f"data must be a micrograd.data.Dataset, got {type(data).__name__}")
-    if data.num_features != 2:
-        raise ValueError(f"a decision boundary needs a dataset with 2 features; {data.name!r} has {data.num_features}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be a whole number >= 2, got {resolution!r}")
-    shown = [data] if test is None else [data, test]
-    points = np.array([x for part in shown for x in part.X])
+    shown = {"data": data} if test is None else {"data": data, "test": test}
+    for argument, part in shown.items():
+        if dataset(part, argument).num_features != 2:
+            raise ValueError(
+                f"{argument}: a decision boundary needs a dataset with 2 features; {part.name!r} has {part.num_features}"
+            )
+    if test is not None and test.num_classes != data.num_classes:
+        raise ValueError(f"test has {test.num_classes} classes but data has {data.num_classes}")
+    resolution = whole_number(resolution, "resolution", minimum=2)
+    points = np.array([x for part in shown.values() for x in part.X])
     low, high = points.min(axis=0), points.max(axis=0)
     pad = 0.1 * np.maximum(high - low, 1e-9)
     xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
@@ -168,8 +171,8 @@ def _curve(history, name: str) -> list[float]:
 
 def _figure(width: int, height: int):
     for label, size in (("width", width), ("height", height)):
-        if isinstance(size, bool) or not isinstance(size, int) or not 16 <= size <= 10000:
-            raise ValueError(f"{label} must be a whole number of pixels from 16 to 10000, got {size!r}")
+        if whole_number(size, f"{label} in pixels", minimum=16) > 10000:
+            raise ValueError(f"{label} in pixels must be a whole number from 16 to 10000, got {size!r}")
     # A bare Figure on an Agg canvas, not pyplot: no display needed, and the backend of a user's
     # notebook or session is left alone.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from micrograd._checks import dataset, non_negative, positive_int, whole_number
 from micrograd.data import Dataset
 from micrograd.losses import LOSSES, accuracy, l2_penalty
 
@@ -69,15 +70,14 @@ def fit(
     history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
     """
     loss_fn = _loss_function(loss)
-    _check_dataset(train, "train")
-    steps = _positive_int(steps, "steps")
+    dataset(train, "train")
+    steps = positive_int(steps, "steps")
     if batch_size is not None:
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = positive_int(batch_size, "batch_size")
         if batch_size >= len(train):
             batch_size = None
-    l2 = _non_negative(l2, "l2")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    l2 = non_negative(l2, "l2")
+    seed = whole_number(seed, "seed")
     for method in ("step", "zero_grad"):
         if not callable(getattr(optimizer, method, None)):
             raise TypeError(
@@ -133,7 +133,7 @@ def evaluate(model, data: Dataset, loss: str, *, compiled: bool = False) -> tupl
     to about 1e-15, and far faster on a large set) instead of building a graph of Values per sample.
     """
     loss_fn = _loss_function(loss)
-    _check_dataset(data, "data")
+    dataset(data, "data")
     make_targets = _target_maker(loss, model, data)
     if compiled:
         program, arrays = _compiled_loss(model, loss, data, make_targets)
@@ -241,23 +241,6 @@ def _batches(data: Dataset, batch_size: int | None, rng: random.Random) -> Itera
             yield data
         else:
             yield from data.batches(batch_size, rng)
-
-
-def _check_dataset(data, argument: str) -> None:
-    if not isinstance(data, Dataset):
-        raise TypeError(f"{argument} must be a micrograd.data.Dataset, got {type(data).__name__}")
-
-
-def _positive_int(n, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"{name} must be a positive whole number, got {n!r}")
-    return n
-
-
-def _non_negative(x, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x < math.inf:
-        raise ValueError(f"{name} must be a finite number >= 0, got {x!r}")
-    return float(x)
 
 
 class _PlainProgress:

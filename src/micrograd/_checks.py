@@ -1,0 +1,96 @@
+"""Argument checks shared by the library: one wording and one rule for each kind of number.
+
+A value of the wrong kind (text, None, a bool, a float where a whole number belongs) is a
+``TypeError``; a value of the right kind out of range (0 steps, a negative learning rate, NaN) is a
+``ValueError``. Both messages name the argument and what it must be. NumPy's integers count as
+whole numbers and its floats as numbers. Standard library only.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from typing import Iterable
+
+__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "dataset"]
+
+
+def whole_number(n, name: str, *, minimum: int | None = None) -> int:
+    """``n`` as an int; ``minimum`` (if given) is the smallest allowed."""
+    if minimum is None:
+        kind = "a whole number"
+    elif minimum == 1:
+        kind = "a positive whole number"
+    else:
+        kind = f"a whole number >= {minimum}"
+    if isinstance(n, bool):  # True is 1 to operator.index, but never meant as a count
+        raise TypeError(f"{name} must be {kind}, got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}") from None
+    if minimum is not None and n < minimum:
+        raise ValueError(f"{name} must be {kind}, got {n}")
+    return n
+
+
+def positive_int(n, name: str) -> int:
+    """``n`` as an int of at least 1 (a count: steps, a width, a batch size)."""
+    return whole_number(n, name, minimum=1)
+
+
+def finite_number(x, name: str, *, at_least: float | None = None, above: float | None = None) -> float:
+    """``x`` as a finite float, at least ``at_least`` or above ``above`` if given."""
+    if at_least is not None:
+        kind = f"a finite number >= {at_least:g}"
+    elif above is not None:
+        kind = f"a finite number > {above:g}"
+    else:
+        kind = "a finite number"
+    x = _real(x, name, kind)
+    if not (math.isfinite(x) and (at_least is None or x >= at_least) and (above is None or x > above)):
+        raise ValueError(f"{name} must be {kind}, got {x!r}")
+    return x
+
+
+def non_negative(x, name: str) -> float:
+    """``x`` as a finite float >= 0 (a learning rate, a weight decay, an L2 weight)."""
+    return finite_number(x, name, at_least=0.0)
+
+
+def fraction(x, name: str) -> float:
+    """``x`` as a float in [0, 1) (a share of the data, one of Adam's betas)."""
+    kind = "a number in [0, 1)"
+    x = _real(x, name, kind)
+    if not 0.0 <= x < 1.0:
+        raise ValueError(f"{name} must be {kind}, got {x!r}")
+    return x
+
+
+def _real(x, name: str, kind: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}: {x!r}")
+    try:
+        return float(x)
+    except OverflowError:  # an int beyond the float range
+        return math.inf if x > 0 else -math.inf
+
+
+def layer_widths(widths: Iterable[int], name: str) -> list[int]:
+    """A non-empty list of positive whole numbers, such as an MLP's ``nouts``."""
+    if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
+        raise TypeError(f"{name} must be a list of layer widths like [16, 16, 1], got {type(widths).__name__}: {widths!r}")
+    widths = list(widths)
+    if not widths:
+        raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
+    return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
+
+
+def dataset(data, name: str):
+    """``data`` if it is a ``micrograd.data.Dataset``, else a ``TypeError``."""
+    from micrograd.data import Dataset  # here, not above: data.py uses these checks
+
+    if not isinstance(data, Dataset):
+        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
+    return data
