@@ -134,7 +134,7 @@ class Program:
         values, grads = self._prepare(arrays, size, data)
         scale = 1.0 / size if reduction == "mean" else 1.0
         with np.errstate(**_RAISE):
-            gathered = self._run_forward(values, size, keep=True)
+            gathered = self._run_forward(values, size)
             try:
                 total_output = float(np.sum(values[self._output_rows[0]]))
             except FloatingPointError:  # eager mode's total of the losses raises here too
@@ -143,7 +143,7 @@ class Program:
                 ) from None
             param_grads = self._run_backward(values, grads, gathered, scale, size)
         if self.has_aux:
-            self.aux = self._aux_of(values)
+            self.aux = _per_sample(values, self._aux_rows)
         for p, g in zip(self._params_by_slot, param_grads.tolist()):
             p.grad += g
         return total_output * scale
@@ -155,11 +155,10 @@ class Program:
         arrays, size = self._batch_arrays(batch)
         values, _ = self._prepare(arrays, size, data)
         with np.errstate(**_RAISE):
-            self._run_forward(values, size, keep=False)
+            self._run_forward(values, size)
         if self.has_aux:
-            self.aux = self._aux_of(values)
-        rows = self._output_rows[: self._num_loss_outputs]
-        return values[rows[0]].copy() if len(rows) == 1 else values[rows].T.copy()
+            self.aux = _per_sample(values, self._aux_rows)
+        return _per_sample(values, self._output_rows[: self._num_loss_outputs])
 
     @property
     def instructions(self) -> list[Instruction]:
@@ -282,14 +281,13 @@ class Program:
         for key in order:
             members = groups[key]
             lvl, op_name, arity = key
-            rule = ops.OPS[op_name]
             columns = tuple(tuple(slot[nodes[i].inputs[k]] for i in members) for k in range(arity))
             first = slot[members[0]]
-            instructions.append(Instruction(op_name, lvl, range(first, first + len(members)), columns))
+            instruction = Instruction(op_name, lvl, range(first, first + len(members)), columns)
+            instructions.append(instruction)
             index = np.asarray(columns, dtype=np.intp).reshape(arity, len(members))
-            stacked = rule.arity is None
-            step = _Step(rule, first, first + len(members), layout.gather_plan(index, stacked),
-                         layout.scatter_plan(index, stacked), len(steps))
+            stacked = ops.OPS[op_name].arity is None
+            step = _Step(instruction, layout.gather_plan(index, stacked), layout.scatter_plan(index, stacked), len(steps))
             step.value_args, step.vjp_args = _arguments_for(step, stacked, next_slot, len(self._static))
             steps.append(step)
         self._instructions = instructions
@@ -372,19 +370,20 @@ class Program:
         widest = max((len(ins.inputs) * len(ins.outputs) for ins in self._instructions), default=1)
         return max(widest, self._num_slots) * size * 8
 
-    def _run_forward(self, values: np.ndarray, size: int, keep: bool) -> list | None:
-        gathered = [] if keep else None
+    def _run_forward(self, values: np.ndarray, size: int) -> list:
+        """Every group's values, in order; returns what each group read, for the backward pass."""
+        gathered = []
         static = self._static
         for step in self._steps:
-            pieces = step.gather(values, static, size)
-            shape = (step.stop - step.start, size)
+            pieces = step.gather(values, static)
+            rows = step.rows
+            shape = (rows.stop - rows.start, size)
             inputs = step.value_args(pieces, shape)
             try:
-                values[step.start : step.stop] = step.rule.value(np, *inputs)
+                values[rows] = step.rule.value(np, *inputs)
             except FloatingPointError:
-                values[step.start : step.stop] = _checked_value(step.rule, inputs, shape)
-            if keep:
-                gathered.append(pieces)
+                values[rows] = _checked_value(step.rule, inputs, shape)
+            gathered.append(pieces)
         return gathered
 
     def _run_backward(self, values, grads, gathered, scale: float, size: int) -> np.ndarray:
@@ -394,8 +393,8 @@ class Program:
         param_grads = self._seed_gradients(grads, scale, size)
         try:
             for step in reversed(self._steps):
-                g = grads[step.start : step.stop]
-                out = values[step.start : step.stop]
+                g = grads[step.rows]
+                out = values[step.rows]
                 inputs = step.vjp_args(gathered[step.index], g.shape)
                 step.scatter(step.rule.vjp(np, g, out, *inputs), grads, param_grads)
             if self._grads_in_static_rows:
@@ -427,8 +426,8 @@ class Program:
         param_rows = grads[self._param_start : self._const_start]
         with np.errstate(**_IGNORE):
             for step in reversed(self._steps):
-                g = grads[step.start : step.stop]
-                out = values[step.start : step.stop]
+                g = grads[step.rows]
+                out = values[step.rows]
                 inputs = step.vjp_args(gathered[step.index], g.shape)
                 not_finite = ~np.isfinite(g)
                 if not_finite.any():
@@ -445,10 +444,6 @@ class Program:
             index = self._param_order[int(np.flatnonzero(~np.isfinite(param_grads))[0])]
             raise OverflowError(f"the gradient of parameter {index}, summed over the batch: {GRADIENT_OVERFLOW}")
         return param_grads
-
-    def _aux_of(self, values: np.ndarray) -> np.ndarray:
-        rows = self._aux_rows
-        return values[rows[0]].copy() if len(rows) == 1 else values[rows].T.copy()
 
     # -- the data-dependence check ---------------------------------------------------------
 
@@ -496,6 +491,11 @@ class Program:
         return f"v{slot - self._first_computed}"
 
 
+def _per_sample(values: np.ndarray, rows: list[int]) -> np.ndarray:
+    """The values of ``rows`` as a new array: ``(batch,)`` for one row, ``(batch, rows)`` for several."""
+    return values[rows[0]].copy() if len(rows) == 1 else values[rows].T.copy()
+
+
 def _keep_freed_memory(nbytes: int) -> None:
     """Free one block of ``nbytes`` so that glibc keeps freed blocks up to that size.
 
@@ -514,13 +514,15 @@ def _keep_freed_memory(nbytes: int) -> None:
 
 
 class _Step:
-    """One group at run time: its rule, output slots, and how it reads inputs and writes grads."""
+    """One instruction at run time: how it reads its inputs and hands back their gradients."""
 
-    __slots__ = ("rule", "start", "stop", "gather", "scatter", "index", "value_args", "vjp_args")
+    __slots__ = ("instruction", "rule", "rows", "gather", "scatter", "index", "value_args", "vjp_args")
 
-    def __init__(self, rule: Op, start: int, stop: int, gather, scatter, index: int):
-        self.rule, self.start, self.stop = rule, start, stop
-        self.gather, self.scatter, self.index = gather, scatter, index
+    def __init__(self, instruction: Instruction, gather, scatter, index: int):
+        self.instruction, self.gather, self.scatter, self.index = instruction, gather, scatter, index
+        # The instruction's op and output slots, in the forms the hot loops use.
+        self.rule = ops.OPS[instruction.op]
+        self.rows = slice(instruction.outputs.start, instruction.outputs.stop)
         self.value_args = self.vjp_args = None  # pieces, shape -> the arguments of the rule
 
 
@@ -537,10 +539,6 @@ def _columns_full(pieces, shape):
 
 
 def _blocks_compact(pieces, shape):
-    if len(pieces) == 1:
-        return tuple(pieces[0])
-    if len(pieces) == 2:
-        return (*pieces[0], *pieces[1])
     return tuple(x for piece in pieces for x in piece)
 
 
@@ -568,8 +566,8 @@ def _arguments_for(step: _Step, stacked: bool, num_slots: int, num_static: int):
     size = 3
     values = rng.uniform(0.5, 1.5, (num_slots, size))
     static = rng.uniform(0.5, 1.5, num_static)
-    shape = (step.stop - step.start, size)
-    pieces = step.gather(values, static, size)
+    shape = (len(step.instruction.outputs), size)
+    pieces = step.gather(values, static)
     rule = step.rule
     with np.errstate(**_IGNORE):
         reference = np.broadcast_to(rule.value(np, *full(pieces, shape)), shape)
@@ -631,24 +629,24 @@ class _SlotKinds:
     # -- reading inputs (forward)
 
     def gather_plan(self, index: np.ndarray, stacked: bool):
-        """A function ``(values, static, batch size) -> pieces``: one array per input column,
+        """A function ``(values, static) -> pieces``: one array per input column,
         ``(group, batch)``, ``(group, 1)`` or ``(1, batch)``; for a stacked group, one array
         ``(columns, ...)`` per run of columns read the same way."""
         if not stacked:
             readers = [self._column_reader(column) for column in index]
             if len(readers) == 1:
                 (read,) = readers
-                return lambda values, static, size: (read(values, static),)
+                return lambda values, static: (read(values, static),)
             first, second = readers
-            return lambda values, static, size: (first(values, static), second(values, static))
+            return lambda values, static: (first(values, static), second(values, static))
         runs = self.runs(index, self.column_kind)
         if len(runs) > self.MAX_RUNS:
             runs = [("rows", 0, len(index))]
         readers = [self._block_reader(kind, index[a:b]) for kind, a, b in runs]
         if len(readers) == 1:
             (read,) = readers
-            return lambda values, static, size: (read(values, static),)
-        return lambda values, static, size: [read(values, static) for read in readers]
+            return lambda values, static: (read(values, static),)
+        return lambda values, static: [read(values, static) for read in readers]
 
     def _column_reader(self, column: np.ndarray):
         kind = self.column_kind(column)
@@ -962,17 +960,15 @@ def _trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_au
     nodes = []
     for v in order:
         rule = v._rule
+        # Every node keeps its traced value: a folded constant subgraph keeps eager mode's.
         if rule is not None:
-            nodes.append(_Node("op", kind_op=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
+            nodes.append(_Node("op", value=v.data, kind_op=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
         elif id(v) in input_slot:
-            nodes.append(_Node("input", where=input_slot[id(v)]))
+            nodes.append(_Node("input", where=input_slot[id(v)], value=v.data))
         elif id(v) in param_index:
-            nodes.append(_Node("param", where=param_index[id(v)]))
+            nodes.append(_Node("param", where=param_index[id(v)], value=v.data))
         else:
             nodes.append(_Node("const", value=v.data))
-    # Folded constant subgraphs keep the value eager mode computed; record it on op nodes too.
-    for node, v in zip(nodes, order):
-        node.value = v.data
     return _Graph(nodes, [position[id(v)] for v in outputs], len(aux_outputs), list(rows))
 
 
