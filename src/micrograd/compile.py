@@ -602,8 +602,6 @@ class _SlotKinds:
     layer's inputs, shared by all its neurons) as ``(1, batch)``; NumPy broadcasting does the rest.
     """
 
-    MAX_RUNS = 3  # a stacked group with more runs of differently-read columns is read in one gather
-
     def __init__(self, param_start: int, const_start: int, first_computed: int):
         self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
         self.reads_param_rows = False  # some column reads parameters as rows of `values`
@@ -640,8 +638,6 @@ class _SlotKinds:
             first, second = readers
             return lambda values, static: (first(values, static), second(values, static))
         runs = self.runs(index, self.column_kind)
-        if len(runs) > self.MAX_RUNS:
-            runs = [("rows", 0, len(index))]
         readers = [self._block_reader(kind, index[a:b]) for kind, a, b in runs]
         if len(readers) == 1:
             (read,) = readers
@@ -707,8 +703,6 @@ class _SlotKinds:
         vector-Jacobian product into the gradients of its inputs."""
         if stacked:
             runs = self.runs(index, self.destination_kind)
-            if len(runs) > self.MAX_RUNS:
-                runs = [("mixed", 0, len(index))]
         else:  # the rule returns one array per input: one writer each
             runs = [(self.destination_kind(column), k, k + 1) for k, column in enumerate(index)]
         writers = [(a, b, self._writer(kind, index[a:b])) for kind, a, b in runs if kind != "none"]
