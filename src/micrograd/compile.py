@@ -735,12 +735,6 @@ class _SlotKinds:
                     param_grads[first:last] += part.reshape(positions.size, -1).sum(axis=1)
 
                 return write
-            if len(np.unique(positions)) == positions.size:
-
-                def write(part, grads, param_grads):
-                    param_grads[positions] += part.reshape(arity, width, -1).sum(axis=2)
-
-                return write
             flat = positions.ravel()
             count = self.const_start - self.param_start
 
@@ -764,12 +758,6 @@ class _SlotKinds:
 
             def write(part, grads, param_grads):
                 grads[start:stop] += part.reshape(len(flat), -1)
-
-            return write
-        if len(np.unique(flat)) == len(flat):
-
-            def write(part, grads, param_grads):
-                grads[flat] += part.reshape(len(flat), -1)
 
             return write
         # Several edges into one slot: sum them first (a precomputed segment sum; np.add.at is slow).
