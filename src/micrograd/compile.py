@@ -104,7 +104,12 @@ def compile(
 
 
 class Program:
-    """A traced function compiled to grouped NumPy instructions. Build it with ``compile``."""
+    """A traced function compiled to grouped NumPy instructions. Build it with ``compile``.
+
+    A Program is not thread-safe: every call runs in value and gradient buffers it keeps between
+    calls (one pair per batch size), and ``aux`` is the state of the last call. To run the same
+    function from several threads at once, compile one Program per thread.
+    """
 
     def __init__(self, fn, params: list[Value], shapes: list[int | None], graph: _Graph, has_aux: bool):
         self.fn = fn
