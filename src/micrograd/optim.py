@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from micrograd._checks import fraction, non_negative, positive_int
+from micrograd._checks import finite_number, fraction, non_negative, positive_int
 from micrograd.engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LinearDecay", "CosineDecay"]
@@ -38,12 +38,21 @@ class Optimizer:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr})"
 
+    def _overflow(self, i: int) -> OverflowError:
+        p = self.params[i]
+        name = f"params[{i}]" + (f" ({p.label})" if p.label else "")
+        return OverflowError(
+            f"{type(self).__name__}: the update of {name} overflows the float range (lr={self.lr!r}, "
+            f"grad={p.grad!r}); no parameter was changed. Lower lr, or look for exploding gradients"
+        )
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum and (L2) weight decay, as ``torch.optim.SGD``.
 
     ``g = grad + weight_decay * p``; with momentum ``buf = g`` on the first step, then
-    ``buf = momentum * buf + g``, and ``g = buf``; finally ``p -= lr * g``.
+    ``buf = momentum * buf + g``, and ``g = buf``; finally ``p -= lr * g``. A step whose result
+    would not be finite raises ``OverflowError`` and changes nothing.
     """
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
@@ -54,20 +63,32 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""
-        negative_lr, momentum, weight_decay, velocity = -self.lr, self.momentum, self.weight_decay, self._velocity
-        for i, p in enumerate(self.params):
+        negative_lr, momentum, weight_decay = -self.lr, self.momentum, self.weight_decay
+        # Everything is computed before anything is stored, so that an overflow leaves no half-step.
+        updated, velocity = [], []
+        for p, buffer in zip(self.params, self._velocity):
             g = p.grad
             if weight_decay:
                 g = g + weight_decay * p.data
             if momentum:
-                buffer = velocity[i]
-                buffer = g if buffer is None else buffer * momentum + g
-                velocity[i] = g = buffer
-            p.data = p.data + negative_lr * g
+                g = g if buffer is None else buffer * momentum + g
+                velocity.append(g)
+            new = p.data + negative_lr * g
+            if new - new:  # inf - inf is nan: cheaper than math.isfinite
+                raise self._overflow(len(updated))
+            updated.append(new)
+        for p, new in zip(self.params, updated):
+            p.data = new
+        if momentum:
+            self._velocity = velocity
 
 
 class Adam(Optimizer):
-    """Adam, as ``torch.optim.Adam``; ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2)."""
+    """Adam, as ``torch.optim.Adam``; ``weight_decay`` adds ``weight_decay * p`` to the gradient (L2).
+
+    ``eps`` must be above 0: it keeps a zero gradient's update at 0/eps. A step whose result (or
+    squared gradient) would not be finite raises ``OverflowError`` and changes nothing.
+    """
 
     _decoupled = False  # AdamW shrinks the weights directly instead
 
@@ -85,7 +106,7 @@ class Adam(Optimizer):
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {len(betas)} numbers: {betas!r}")
         self.betas = (fraction(betas[0], "betas[0]"), fraction(betas[1], "betas[1]"))
-        self.eps = non_negative(eps, "eps")
+        self.eps = finite_number(eps, "eps", above=0.0)
         self.weight_decay = non_negative(weight_decay, "weight_decay")
         self.steps_taken = 0
         self._mean = [0.0] * len(self.params)  # first moment (torch's exp_avg)
@@ -93,26 +114,35 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Update every parameter from its ``.grad``."""
-        self.steps_taken += 1
-        lr, eps, weight_decay = self.lr, self.eps, self.weight_decay
+        lr, eps, weight_decay, decoupled = self.lr, self.eps, self.weight_decay, self._decoupled
         beta1, beta2 = self.betas
-        step = float(self.steps_taken)
+        step = float(self.steps_taken + 1)
         step_size = lr / (1 - beta1**step)
         correction2_root = (1 - beta2**step) ** 0.5
         keep = 1 - lr * weight_decay
         mean_weight, square_weight = 1 - beta1, 1 - beta2
-        means, squares = self._mean, self._square
-        for i, p in enumerate(self.params):
-            g = p.grad
+        # Everything is computed before anything is stored, so that an overflow leaves no half-step.
+        updated, means, squares = [], [], []
+        for i, (p, m, v) in enumerate(zip(self.params, self._mean, self._square)):
+            g, data = p.grad, p.data
             if weight_decay:
-                if self._decoupled:
-                    p.data = p.data * keep
+                if decoupled:
+                    data = data * keep
                 else:
-                    g = g + weight_decay * p.data
-            means[i] = m = _lerp(means[i], g, mean_weight)
-            squares[i] = v = squares[i] * beta2 + square_weight * g * g
-            denominator = math.sqrt(v) / correction2_root + eps
-            p.data = p.data + -step_size * m / denominator
+                    g = g + weight_decay * data
+            m = _lerp(m, g, mean_weight)
+            v = v * beta2 + square_weight * g * g
+            new = data + -step_size * m / (math.sqrt(v) / correction2_root + eps)
+            # An infinite v would not show in new (m / inf is 0): the parameter would silently stop.
+            if new - new or v - v:
+                raise self._overflow(i)
+            updated.append(new)
+            means.append(m)
+            squares.append(v)
+        for p, new in zip(self.params, updated):
+            p.data = new
+        self._mean, self._square = means, squares
+        self.steps_taken += 1
 
 
 class AdamW(Adam):
