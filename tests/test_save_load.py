@@ -164,6 +164,8 @@ def rewrite(path, change):
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\g<1>1e999", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(p.read_text().replace('"version": 1', '"version": 1.5')), "unsupported version"),
+        (lambda p: p.write_text("[" * 100_000), "nested too deeply"),  # deeper than Python's recursion limit
+        (lambda p: p.write_text('{"a": ' * 100_000), "nested too deeply"),
     ],
 )
 def test_bad_files_are_refused_with_a_value_error_naming_the_file(tmp_path, spoil, problem):

@@ -335,6 +335,8 @@ class MLP(Module):
             state = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as error:
             raise ValueError(f"{source}: not valid JSON, the file may be truncated or corrupt ({error})") from None
+        except RecursionError:  # json's decoder recurses once per level: '[' * 100000 is too deep
+            raise ValueError(f"{source}: not a micrograd model (JSON nested too deeply to read)") from None
         except ValueError as error:
             raise ValueError(f"{source}: {error}") from None
         return cls.from_dict(state, source=source)
