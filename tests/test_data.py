@@ -202,9 +202,10 @@ def test_numpy_integers_count_as_whole_numbers():
         ([[1.0, 2.0]], [0, 1], 2, "1 feature rows but 2 labels"),
         ([], [], 2, "is empty"),
         ([[1.0, 2.0], [3.0]], [0, 1], 2, "row 1 has 1 features"),
-        ([[1.0, float("nan")]], [0], 2, "not finite"),
+        ([[1.0, float("nan")]], [0], 2, "a feature of row 0 must be a finite number, got nan"),
         ([[1.0, 2.0]], [2], 2, "label 0 is 2"),
         ([[1.0, 2.0]], [0.5], 2, "label 0 is 0.5"),
+        ([[1.0, 2.0]], [float("nan")], 2, "label 0 is nan"),
         ([[1.0, 2.0]], [0], 1, "num_classes must be"),
     ],
 )
@@ -212,3 +213,29 @@ def test_dataset_checks_its_contents(X, y, classes, message):
     with pytest.raises(ValueError) as error:
         Dataset(X, y, classes, name="mine")
     assert message in str(error.value) and "'mine'" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "X, y, message",
+    [
+        ([[1.0, 2.0]], [None], "label 0 is None, expected a class index 0..1"),
+        ([[1.0, 2.0], [3.0, 4.0]], [0, "1"], "label 1 is '1', expected a class index 0..1"),
+        ([[1.0, 2.0]], [True], "label 0 is True"),
+        ([[1.0, None]], [0], "a feature of row 0 must be a finite number, got NoneType"),
+        ([[1.0, 2.0], [3.0, "4"]], [0, 1], "a feature of row 1 must be a finite number, got str"),
+        ([[1.0, 2.0], 3.0], [0, 1], "row 1 must be a list of numbers, got float"),
+        ([[1.0, 2.0]], 0, "y must be a list, got int"),
+        ("12", [0, 1], "X must be a list, got str"),
+    ],
+)
+def test_dataset_contents_of_the_wrong_kind_are_type_errors_naming_the_dataset(X, y, message):
+    with pytest.raises(TypeError) as error:
+        Dataset(X, y, 2, name="mine")
+    assert message in str(error.value) and "dataset 'mine'" in str(error.value)
+
+
+def test_dataset_takes_numpy_arrays():
+    X = np.array([[0.5, -1.0], [2.0, 3.0]])
+    dataset = Dataset(X, np.array([1, 0]), np.int64(2), name="arrays")
+    assert dataset.X == [[0.5, -1.0], [2.0, 3.0]] and dataset.y == [1, 0] and dataset.num_classes == 2
+    assert type(dataset.y[0]) is int and type(dataset.num_classes) is int

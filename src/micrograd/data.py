@@ -8,6 +8,7 @@ indices 0..K-1. scikit-learn is needed for moons and digits only, and imported i
 from __future__ import annotations
 
 import math
+import numbers
 import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -23,24 +24,27 @@ class Dataset:
     """Feature rows ``X`` (lists of floats) with class indices ``y`` in 0..num_classes-1."""
 
     def __init__(self, X: Sequence[Sequence[float]], y: Sequence[int], num_classes: int, *, name: str = ""):
+        where = f"dataset {name!r}"
+        for argument, value in (("X", X), ("y", y)):
+            if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
+                raise TypeError(f"{where}: {argument} must be a list, got {type(value).__name__}")
         if len(X) != len(y):
-            raise ValueError(f"dataset {name!r}: {len(X)} feature rows but {len(y)} labels")
-        if not X:
-            raise ValueError(f"dataset {name!r} is empty")
-        num_classes = whole_number(num_classes, f"dataset {name!r}: num_classes", minimum=2)
-        rows = [[float(v) for v in row] for row in X]
+            raise ValueError(f"{where}: {len(X)} feature rows but {len(y)} labels")
+        if not len(X):
+            raise ValueError(f"{where} is empty")
+        num_classes = whole_number(num_classes, f"{where}: num_classes", minimum=2)
+        rows = [_feature_row(row, i, where) for i, row in enumerate(X)]
         width = len(rows[0])
         for i, row in enumerate(rows):
             if len(row) != width or not width:
-                raise ValueError(f"dataset {name!r}: row {i} has {len(row)} features, row 0 has {width}")
-            if not all(math.isfinite(v) for v in row):
-                raise ValueError(f"dataset {name!r}: row {i} has a feature that is not finite: {row}")
+                raise ValueError(f"{where}: row {i} has {len(row)} features, row 0 has {width}")
         labels = []
         for i, label in enumerate(y):
-            if isinstance(label, bool) or int(label) != label or not 0 <= label < num_classes:
-                raise ValueError(
-                    f"dataset {name!r}: label {i} is {label!r}, expected a class index 0..{num_classes - 1}"
-                )
+            problem = f"{where}: label {i} is {label!r}, expected a class index 0..{num_classes - 1}"
+            if isinstance(label, bool) or not isinstance(label, numbers.Real):
+                raise TypeError(problem)
+            if not (0 <= label < num_classes and label == int(label)):  # NaN fails the first test
+                raise ValueError(problem)
             labels.append(int(label))
         self.X: list[list[float]] = rows
         self.y: list[int] = labels
@@ -86,6 +90,12 @@ class Dataset:
         for label in self.y:
             counts[label] += 1
         return counts
+
+
+def _feature_row(row, i: int, where: str) -> list[float]:
+    if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+        raise TypeError(f"{where}: row {i} must be a list of numbers, got {type(row).__name__}: {row!r}")
+    return [finite_number(v, f"{where}: a feature of row {i}") for v in row]
 
 
 @dataclass(frozen=True)
