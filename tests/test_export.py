@@ -85,6 +85,12 @@ def test_to_torch_leaves_torchs_random_generator_alone():
     assert torch.equal(torch.rand(3), expected)
 
 
+def with_infinite_last_bias(net):
+    with torch.no_grad():
+        net[-1].bias[0] = float("inf")
+    return net
+
+
 @pytest.mark.parametrize(
     "net, match",
     [
@@ -102,7 +108,10 @@ def test_to_torch_leaves_torchs_random_generator_alone():
         (lambda: torch.nn.Sequential(), "no Linear layer"),
         (lambda: torch.nn.ReLU(), "reads a torch.nn.Sequential"),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 1)).requires_grad_(False).apply(
-            lambda m: m.weight.fill_(float("nan")) if isinstance(m, torch.nn.Linear) else None), "NaN"),
+            lambda m: m.weight.fill_(float("nan")) if isinstance(m, torch.nn.Linear) else None),
+         r"from_torch: layer 0, neuron 0: a weight must be a finite number, got nan"),
+        (lambda: with_infinite_last_bias(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))),
+         r"from_torch: layer 1, neuron 0: the bias must be a finite number, got inf"),
     ],
 )
 def test_from_torch_refuses_what_an_mlp_cannot_hold(net, match):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from micrograd.nn import MLP
+from micrograd.nn import FILE_FORMAT, FILE_VERSION, MLP
 
 if TYPE_CHECKING:
     import torch
@@ -29,11 +29,11 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     if not isinstance(model, MLP):
         raise TypeError(f"to_torch takes a micrograd MLP, got {type(model).__name__}")
     modules = []
-    for layer in model.layers:
+    for layer, saved in zip(model.layers, model.to_dict()["weights"]):
         linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
         with torch.no_grad():
-            linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons], dtype=torch.float64))
-            linear.bias.copy_(torch.tensor([n.b.data for n in layer.neurons], dtype=torch.float64))
+            linear.weight.copy_(torch.tensor(saved["w"], dtype=torch.float64))
+            linear.bias.copy_(torch.tensor(saved["b"], dtype=torch.float64))
         modules.append(linear)
         if layer.activation is not None:
             modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
@@ -87,18 +87,23 @@ def from_torch(module: torch.nn.Module) -> MLP:
         found = ", ".join(sorted(str(a) for a in hidden))
         raise ValueError(f"from_torch: an MLP has one activation for all hidden layers, found {found}")
     activation = hidden.pop() if hidden else "relu"  # with no hidden layer the choice has no effect
-    widths = [linear.out_features for linear in linears]
-    model = MLP(linears[0].in_features, widths, activation, activations[-1], seed=0)
-    for i, (layer, linear) in enumerate(zip(model.layers, linears)):
-        if not all(torch.isfinite(t).all() for t in (linear.weight, linear.bias) if t is not None):
-            raise ValueError(f"from_torch: Linear layer {i} holds NaN or infinite weights")
-        weight = linear.weight.detach().to(torch.float64).tolist()
-        bias = [0.0] * layer.nout if linear.bias is None else linear.bias.detach().to(torch.float64).tolist()
-        for neuron, row, b in zip(layer.neurons, weight, bias):
-            for w, x in zip(neuron.w, row):
-                w.data = x
-            neuron.b.data = b
-    return model
+    state = {
+        "format": FILE_FORMAT,
+        "version": FILE_VERSION,
+        "nin": linears[0].in_features,
+        "nouts": [linear.out_features for linear in linears],
+        "activation": activation,
+        "output_activation": activations[-1],
+        "weights": [
+            {
+                "w": linear.weight.detach().to(torch.float64).tolist(),
+                "b": [0.0] * linear.out_features if linear.bias is None else linear.bias.detach().to(torch.float64).tolist(),
+            }
+            for linear in linears
+        ],
+    }
+    # from_dict checks every weight (NaN and infinities are refused, naming the layer and neuron)
+    return MLP.from_dict(state, source="from_torch")
 
 
 def _flatten(sequential, prefix: str = ""):
