@@ -464,7 +464,11 @@ class Program:
             return  # every sample is the traced example: nothing new to compare with yet
         index = int(np.argmax(differs))
         sample = [array[index].tolist() for array in arrays]
-        other = _trace(self.fn, sample, self.input_shapes, self.params, self.has_aux)
+        try:
+            other = _trace(self.fn, sample, self.input_shapes, self.params, self.has_aux)
+        except (ArithmeticError, ValueError) as error:  # eager mode's error for this sample
+            _add_note(error, f"(compiled program: sample {index} of the batch, traced to check its graph)")
+            raise
         difference = self._graph.difference(other)
         if difference is not None:
             raise DataDependentGraphError(
