@@ -80,7 +80,8 @@ def _real(x, name: str, kind: str) -> float:
 def layer_widths(widths: Iterable[int], name: str) -> list[int]:
     """A non-empty list of positive whole numbers, such as an MLP's ``nouts``."""
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
-        raise TypeError(f"{name} must be a list of layer widths like [16, 16, 1], got {type(widths).__name__}: {widths!r}")
+        kind = type(widths).__name__
+        raise TypeError(f"{name} must be a list of layer widths like [16, 16, 1], got {kind}: {widths!r}")
     widths = list(widths)
     if not widths:
         raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")

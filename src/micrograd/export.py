@@ -94,16 +94,17 @@ def from_torch(module: torch.nn.Module) -> MLP:
         "nouts": [linear.out_features for linear in linears],
         "activation": activation,
         "output_activation": activations[-1],
-        "weights": [
-            {
-                "w": linear.weight.detach().to(torch.float64).tolist(),
-                "b": [0.0] * linear.out_features if linear.bias is None else linear.bias.detach().to(torch.float64).tolist(),
-            }
-            for linear in linears
-        ],
+        "weights": [{"w": _floats(linear.weight), "b": _floats(linear.bias, linear.out_features)} for linear in linears],
     }
     # from_dict checks every weight (NaN and infinities are refused, naming the layer and neuron)
     return MLP.from_dict(state, source="from_torch")
+
+
+def _floats(tensor, zeros: int = 0) -> list:
+    """A tensor's numbers as (nested) lists of Python floats, converted exactly; None as ``zeros`` zeros."""
+    import torch
+
+    return [0.0] * zeros if tensor is None else tensor.detach().to(torch.float64).tolist()
 
 
 def _flatten(sequential, prefix: str = ""):
