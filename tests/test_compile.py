@@ -571,6 +571,28 @@ def test_an_overflowing_parameter_gradient_names_the_node_that_sent_it():
     assert [v.grad for v in (p, b, c)] == [0.0, 0.0, 0.0]
 
 
+def test_a_parameter_gradient_that_overflows_only_summed_over_the_batch():
+    # p1 is read in a column with a computed node, so its gradient stays per sample until the end:
+    # 1e308 for each sample, inf for their sum (eager mode leaves that inf in p1.grad).
+    q, p1, k = Value(1.0), Value(0.0), Value(1e308)
+
+    def fn(x):
+        a = x * q
+        return (a + p1) * k + (x * x + a)  # a + p1 and x * x + a: one group, columns [a, x*x], [p1, a]
+
+    program = compile(fn, [q, p1, k], example=(1e-300,))
+    assert program._grads_in_static_rows
+    with pytest.raises(OverflowError) as compiled:
+        program(np.array([1e-300, 2e-300]), reduction="sum")
+    assert str(compiled.value) == (
+        "the gradient of parameter 1 overflows when summed over the batch "
+        "(gradient overflow: it exceeds the float64 range)"
+    )
+    assert [v.grad for v in (q, p1, k)] == [0.0, 0.0, 0.0]
+    loss, grads = compiled_mean_and_grads(program, [q, p1, k], [np.array([1e-300, 2e-300])])
+    assert grads[1] == 1e308  # the mean is finite
+
+
 def test_a_floating_flag_inside_a_formula_with_a_finite_result_is_not_an_error(monkeypatch):
     # A formula may overflow in a branch np.where then drops (none of the op table does today):
     # forward, like backward, judges the result, not NumPy's flag.

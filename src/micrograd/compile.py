@@ -447,7 +447,7 @@ class Program:
                 param_grads += param_rows.sum(axis=1)
         if not np.isfinite(param_grads).all():
             index = self._param_order[int(np.flatnonzero(~np.isfinite(param_grads))[0])]
-            raise OverflowError(f"the gradient of parameter {index}, summed over the batch: {GRADIENT_OVERFLOW}")
+            raise OverflowError(f"the gradient of parameter {index} overflows when summed over the batch ({GRADIENT_OVERFLOW})")
         return param_grads
 
     # -- the data-dependence check ---------------------------------------------------------
@@ -614,7 +614,7 @@ class _SlotKinds:
     def __init__(self, param_start: int, const_start: int, first_computed: int):
         self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
         self.reads_param_rows = False  # some column reads parameters as rows of `values`
-        self.first_written_row = first_computed  # the lowest row of node gradients a writer adds into
+        self.first_written_row = first_computed  # the lowest row of `grads` that a writer adds into
 
     def column_kind(self, column: np.ndarray) -> str:
         if (column >= self.param_start).all() and (column < self.first_computed).all():
