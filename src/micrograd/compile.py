@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from itertools import chain
 from typing import Callable, Sequence
 
 try:
@@ -548,7 +549,7 @@ def _columns_full(pieces, shape):
 
 
 def _blocks_compact(pieces, shape):
-    return tuple(x for piece in pieces for x in piece)
+    return tuple(chain(*pieces))
 
 
 def _blocks_full(pieces, shape):
