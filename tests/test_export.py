@@ -110,7 +110,8 @@ def with_infinite_last_bias(net):
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 1)).requires_grad_(False).apply(
             lambda m: m.weight.fill_(float("nan")) if isinstance(m, torch.nn.Linear) else None),
          r"from_torch: layer 0, neuron 0: a weight must be a finite number, got nan"),
-        (lambda: with_infinite_last_bias(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))),
+        (lambda: with_infinite_last_bias(
+            torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))),
          r"from_torch: layer 1, neuron 0: the bias must be a finite number, got inf"),
     ],
 )

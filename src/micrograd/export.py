@@ -94,7 +94,9 @@ def from_torch(module: torch.nn.Module) -> MLP:
         "nouts": [linear.out_features for linear in linears],
         "activation": activation,
         "output_activation": activations[-1],
-        "weights": [{"w": _floats(linear.weight), "b": _floats(linear.bias, linear.out_features)} for linear in linears],
+        "weights": [
+            {"w": _floats(linear.weight), "b": _floats(linear.bias, linear.out_features)} for linear in linears
+        ],
     }
     # from_dict checks every weight (NaN and infinities are refused, naming the layer and neuron)
     return MLP.from_dict(state, source="from_torch")
