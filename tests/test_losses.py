@@ -8,7 +8,16 @@ import torch
 import torch.nn.functional as F
 
 from micrograd import Value
-from micrograd.losses import LOSSES, accuracy, binary_cross_entropy_with_logits, cross_entropy, hinge, l2_penalty, mse
+from micrograd.losses import (
+    LOSSES,
+    accuracy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    hinge,
+    l2_penalty,
+    mse,
+    predicted_classes,
+)
 
 REL = 1e-12
 
@@ -139,6 +148,24 @@ def test_accuracy_binary_and_multiclass_against_scikit_learn():
     classes = [1, 0, 0, 2]
     expected = accuracy_score(classes, [max(range(3), key=row.__getitem__) for row in rows])
     assert accuracy([leaves(row) for row in rows], classes) == expected == 0.5
+
+
+def test_predicted_classes_of_lists_and_of_numpy_arrays():
+    np = pytest.importorskip("numpy")
+    # one score: class 1 above 0 (0 itself is class 0); several: the first largest
+    assert predicted_classes([Value(0.3), -1.0, 0.0, [Value(2.0)]]) == [1, 0, 0, 1]
+    assert predicted_classes([[0.1, 0.7, 0.2], [2.0, -1.0, 2.0], [Value(0.0), Value(0.3)]]) == [1, 0, 1]
+    rng = random.Random(0)
+    single = np.array([rng.choice([-1.0, 0.0, 0.5]) for _ in range(50)])
+    rows = np.array([[float(rng.randrange(3)) for _ in range(4)] for _ in range(50)])  # many ties
+    expected_single = [1 if s > 0 else 0 for s in single]
+    expected_rows = [max(range(4), key=row.__getitem__) for row in rows.tolist()]
+    assert predicted_classes(single).tolist() == predicted_classes(single.tolist()) == expected_single
+    assert predicted_classes(single[:, None]).tolist() == expected_single  # (samples, 1)
+    assert predicted_classes(rows).tolist() == predicted_classes(rows.tolist()) == expected_rows
+    assert predicted_classes(np.zeros((0, 3))).shape == (0,)
+    with pytest.raises(TypeError, match="list over the batch"):
+        predicted_classes(Value(1.0))
 
 
 def test_losses_by_name():

@@ -22,6 +22,7 @@ __all__ = [
     "cross_entropy",
     "l2_penalty",
     "accuracy",
+    "predicted_classes",
     "LOSSES",
     "SAMPLE_LOSSES",
 ]
@@ -142,26 +143,48 @@ def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
 
 
 def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:
-    """The fraction of samples classified correctly (a plain float).
+    """The fraction of samples whose ``predicted_classes`` is right (a plain float).
 
-    Binary scores (a Value or number each): class is ``score > 0``, compared with targets in
-    {-1, +1} or {0, 1}. Multi-class scores (a list each): class is the argmax, compared with
-    class indices.
+    A single score per sample is compared with targets in {-1, +1} or {0, 1}; a list of scores
+    per sample with class indices.
     """
     _check_batch(scores, targets, "accuracy")
     correct = 0
     for i, (score, target) in enumerate(zip(scores, targets)):
-        if _is_scalar(score) or len(score) == 1:
-            value = _number(_one(score, "accuracy", i))
+        predicted, count = _predicted_class(score, "accuracy", i)
+        if count == 1:
             y = _real(target, "accuracy", "targets", i)
             if y not in (1.0, -1.0, 0.0):
                 raise ValueError(f"accuracy: binary targets must be -1/+1 or 0/1, got targets[{i}] = {target!r}")
-            correct += (value > 0) == (y > 0)
+            correct += predicted == (y > 0)
         else:
-            values = [_number(v) for v in score]
-            k = _class_index(target, len(values), i, "accuracy")
-            correct += max(range(len(values)), key=values.__getitem__) == k
+            correct += predicted == _class_index(target, count, i, "accuracy")
     return correct / len(scores)
+
+
+def predicted_classes(scores):
+    """The class each sample's scores pick, for ``accuracy``, training and the pictures alike.
+
+    One score per sample (a Value, a number or a one-element list): class 1 where it is above 0,
+    else class 0. Several: the index of the largest, the first of equals. ``scores`` is a list over
+    the batch (gives a list of ints) or a NumPy array of shape (samples,) or (samples, outputs),
+    such as a compiled program's outputs (gives an array, computed in one NumPy call).
+    """
+    if hasattr(scores, "ndim"):
+        if scores.ndim == 1 or scores.shape[1] == 1:
+            return (scores.reshape(len(scores)) > 0).astype(int)
+        return scores.argmax(axis=1)  # NumPy's argmax also takes the first of equals
+    if _is_scalar(scores) or not hasattr(scores, "__len__"):
+        raise TypeError(f"predicted_classes: scores must be a list over the batch, got {type(scores).__name__}")
+    return [_predicted_class(score, "predicted_classes", i)[0] for i, score in enumerate(scores)]
+
+
+def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
+    """(the class sample ``i``'s score picks, how many scores it has)."""
+    if _is_scalar(score) or len(score) == 1:
+        return int(_number(_one(score, name, i)) > 0), 1
+    values = [_number(v) for v in score]
+    return max(range(len(values)), key=values.__getitem__), len(values)
 
 
 LOSSES = {
