@@ -9,8 +9,8 @@ from micrograd import data
 from micrograd.data import Dataset
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, LinearDecay
-from micrograd.losses import accuracy
-from micrograd.train import History, _accuracy_of_outputs, evaluate, fit
+from micrograd.losses import LOSSES, accuracy
+from micrograd.train import History, _accuracy_of_outputs, evaluate, fit, label_targets, output_count
 
 pytest.importorskip("sklearn")
 
@@ -305,6 +305,35 @@ def test_compiled_evaluate_equals_eager_evaluate(dataset, nouts, loss):
     compiled_loss, compiled_accuracy = evaluate(model, test, loss, compiled=True)
     assert compiled_loss == pytest.approx(eager_loss, rel=1e-12)
     assert compiled_accuracy == eager_accuracy
+
+
+@pytest.mark.parametrize(
+    "loss, classes, outputs, targets",
+    [
+        ("hinge", 2, 1, [-1.0, 1.0, 1.0]),  # the original demo's -1/+1
+        ("bce", 2, 1, [0, 1, 1]),
+        ("mse", 2, 1, [-1.0, 1.0, 1.0]),
+        ("mse", 3, 3, [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]),
+        ("cross_entropy", 2, 2, [0, 1, 1]),
+        ("cross_entropy", 3, 3, [0, 1, 2]),
+    ],
+)
+def test_each_loss_has_its_output_count_and_targets(loss, classes, outputs, targets):
+    labels = [0, 1, 1] if classes == 2 else [0, 1, 2]
+    assert output_count(loss, classes) == outputs
+    assert label_targets(loss, classes)(labels) == targets
+    model = MLP(2, [outputs], seed=0)
+    dataset = Dataset([[0.5, -0.5], [1.0, 2.0], [-1.0, 0.0]], labels, classes, name="three")
+    value, _ = evaluate(model, dataset, loss)  # the eager loss accepts these targets
+    assert value == LOSSES[loss]([model(x) for x in dataset.X], targets).data
+
+
+@pytest.mark.parametrize("loss", ["hinge", "bce"])
+def test_two_class_losses_refuse_more_classes(loss):
+    with pytest.raises(ValueError, match=f"loss '{loss}' is for two classes, not 3"):
+        output_count(loss, 3)
+    with pytest.raises(ValueError, match="unknown loss"):
+        label_targets("softmax", 2)
 
 
 def test_accuracy_of_outputs_follows_losses_accuracy_with_ties_and_zeros():

@@ -15,7 +15,7 @@ from typing import Sequence
 from micrograd import data as datasets
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, AdamW, LinearDecay
-from micrograd.train import History, evaluate, fit
+from micrograd.train import History, evaluate, fit, output_count
 
 __all__ = ["run_demo", "DemoResult", "DEFAULTS"]
 
@@ -122,7 +122,7 @@ def run_demo(
         raise ValueError(f"out: {os.fspath(out)!r} is a file, not a folder for the demo's pictures and model")
     os.makedirs(out, exist_ok=True)  # before training, so that a bad folder fails in a second, not a minute
     train = splits.train
-    outputs = 1 if defaults.loss == "hinge" else train.num_classes
+    outputs = output_count(defaults.loss, train.num_classes)
     model = MLP(train.num_features, hidden + [outputs], activation=activation, seed=seed, init=defaults.init)
     opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
     schedule = LinearDecay(opt, lr, lr / 10, steps)

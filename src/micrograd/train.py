@@ -1,7 +1,7 @@
 """The training loop: ``fit`` a model to a ``Dataset`` and ``evaluate`` it, with a progress bar.
 
-Loss names are those of ``micrograd.losses.LOSSES``; each decides what the model must output and
-what the class labels turn into:
+Loss names are those of ``micrograd.losses.LOSSES``; each decides what the model must output
+(``output_count``) and what the class labels turn into (``label_targets``):
 
 - ``'hinge'``: one score per sample, targets ``2*y - 1`` (+1/-1), the original demo's loss;
 - ``'bce'``: one logit per sample, targets ``y`` (0/1);
@@ -17,13 +17,13 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from micrograd._checks import dataset, non_negative, positive_int, whole_number
 from micrograd.data import Dataset
-from micrograd.losses import LOSSES, accuracy, l2_penalty
+from micrograd.losses import LOSSES, accuracy, l2_penalty, predicted_classes
 
-__all__ = ["History", "fit", "evaluate"]
+__all__ = ["History", "fit", "evaluate", "output_count", "label_targets"]
 
 
 @dataclass
@@ -156,14 +156,14 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
     import numpy as np
 
     classes = data.num_classes
-    one_hot_targets = loss == "cross_entropy" or (loss == "mse" and classes > 2)
-    program = compile_loss(
-        model, loss, num_features=data.num_features, target_size=classes if one_hot_targets else None
-    )
+    # One output per class goes with a row of targets per sample (label_targets' one-hot rows; the
+    # compiled cross_entropy takes them too, where the eager one takes class indices).
+    row_targets = output_count(loss, classes) > 1
+    program = compile_loss(model, loss, num_features=data.num_features, target_size=classes if row_targets else None)
 
     def arrays(batch: Dataset):
         X = np.asarray(batch.X, dtype=np.float64)
-        if loss == "cross_entropy":
+        if row_targets:
             return X, one_hot(batch.y, classes)
         return X, np.asarray(make_targets(batch.y), dtype=np.float64)
 
@@ -171,13 +171,11 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
 
 
 def _accuracy_of_outputs(scores, labels: list[int]) -> float:
-    """``losses.accuracy`` for a compiled program's outputs, a NumPy array: class 1 where a single
-    score is above 0, else the first largest score. (The outputs need none of its checks, which
-    cost more than the rest of a compiled step on a batch of a hundred.)"""
+    """``losses.accuracy`` for a compiled program's outputs, a NumPy array. (The outputs need none
+    of its checks, which cost more than the rest of a compiled step on a batch of a hundred.)"""
     import numpy as np
 
-    predicted = scores > 0 if scores.ndim == 1 else scores.argmax(axis=1)
-    return float(np.mean(predicted == np.asarray(labels)))
+    return float(np.mean(predicted_classes(scores) == np.asarray(labels)))
 
 
 def _compiled_step(model, loss: str, train: Dataset, make_targets, l2: float):
@@ -211,28 +209,47 @@ def _loss_function(name: str):
     return LOSSES[name]
 
 
-def _target_maker(loss: str, model, data: Dataset) -> Callable[[list[int]], list]:
-    """How class labels become the loss's targets, after checking the model's output count fits."""
+def output_count(loss: str, num_classes: int) -> int:
+    """How many outputs a model needs for ``loss`` on ``num_classes`` classes (see the module docstring):
+    one per class for ``'cross_entropy'`` and for ``'mse'`` on more than two, else one score."""
+    _loss_function(loss)
+    if loss == "cross_entropy" or (loss == "mse" and num_classes > 2):
+        return num_classes
+    if num_classes != 2:
+        raise ValueError(f"loss {loss!r} is for two classes, not {num_classes} (use 'cross_entropy')")
+    return 1
+
+
+def label_targets(loss: str, num_classes: int) -> Callable[[Sequence[int]], list]:
+    """How class labels become ``loss``'s targets: a function of a list of labels.
+
+    +1/-1 for ``'hinge'`` and two-class ``'mse'``, 0/1 for ``'bce'``, one-hot rows for ``'mse'`` on
+    more classes, and the class indices themselves for ``'cross_entropy'``.
+    """
+    if output_count(loss, num_classes) > 1:
+        if loss == "cross_entropy":
+            return lambda labels: labels
+        one_hot = [[float(j == k) for j in range(num_classes)] for k in range(num_classes)]
+        return lambda labels: [one_hot[k] for k in labels]
+    if loss == "bce":
+        return lambda labels: labels
+    return lambda labels: [2.0 * k - 1.0 for k in labels]
+
+
+def _target_maker(loss: str, model, data: Dataset) -> Callable[[Sequence[int]], list]:
+    """``label_targets`` for ``data``, after checking that the model takes its features and has the
+    number of outputs ``loss`` needs."""
     try:
         probe = model(data.X[0])
     except (TypeError, ValueError) as error:
         raise ValueError(f"the model cannot take {data.name!r}'s {data.num_features} features: {error}") from None
     outputs = len(probe) if isinstance(probe, list) else 1
-    classes = data.num_classes
-    if loss == "cross_entropy" or (loss == "mse" and classes > 2):
-        if outputs != classes:
-            raise ValueError(f"loss {loss!r} needs one model output per class ({classes}), the model has {outputs}")
-        if loss == "cross_entropy":
-            return lambda labels: labels
-        one_hot = [[float(j == k) for j in range(classes)] for k in range(classes)]
-        return lambda labels: [one_hot[k] for k in labels]
-    if classes != 2:
-        raise ValueError(f"loss {loss!r} is for two classes; {data.name!r} has {classes} (use 'cross_entropy')")
-    if outputs != 1:
-        raise ValueError(f"loss {loss!r} needs a model with one output (a score), the model has {outputs}")
-    if loss == "bce":
-        return lambda labels: labels
-    return lambda labels: [2.0 * k - 1.0 for k in labels]  # hinge and mse want -1/+1
+    needed = output_count(loss, data.num_classes)
+    if outputs != needed:
+        if needed == 1:
+            raise ValueError(f"loss {loss!r} needs a model with one output (a score), the model has {outputs}")
+        raise ValueError(f"loss {loss!r} needs one model output per class ({needed}), the model has {outputs}")
+    return label_targets(loss, data.num_classes)
 
 
 def _batches(data: Dataset, batch_size: int | None, rng: random.Random) -> Iterator[Dataset]:
