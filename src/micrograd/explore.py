@@ -31,6 +31,8 @@ from typing import Sequence
 from micrograd._checks import layer_widths, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value
+from micrograd.losses import predicted_classes
+from micrograd.viz import walk
 
 __all__ = ["write_page", "DATASETS", "PAGE_NAME"]
 
@@ -100,10 +102,10 @@ def write_page(
     from micrograd.losses import l2_penalty
     from micrograd.nn import MLP
     from micrograd.optim import SGD, Adam, LinearDecay
-    from micrograd.train import evaluate, fit
+    from micrograd.train import evaluate, fit, output_count
 
     train = load(dataset, seed=seed, **recipe.loader_options).train
-    outputs = 1 if train.num_classes == 2 and recipe.loss != "cross_entropy" else train.num_classes
+    outputs = output_count(recipe.loss, train.num_classes)
     model = MLP(2, [*hidden, outputs], seed=seed)
     recorder = _Recorder(model, train, recipe.loss, steps)
     optimizer_class = SGD if recipe.optimizer == "sgd" else Adam
@@ -132,8 +134,8 @@ def write_page(
     learning_rates = [*history.lr, math.nan]  # no step is taken from the last weights
 
     if progress:
-        print(f"laying out the loss graph and packing {2 * recorder.states * recorder.points * recorder.nodes:,} "
-              "numbers into the page", file=sys.stderr, flush=True)
+        print(f"laying out the loss graph and packing {recorder.numbers:,} numbers into the page",
+              file=sys.stderr, flush=True)
     title = f"micrograd: an MLP 2-{'-'.join(map(str, hidden))}-{outputs} learning {dataset}"
     page = _page(
         title=title,
@@ -150,11 +152,12 @@ def write_page(
     return path
 
 
-def _point_loss_graph(model, x: Sequence[float], label: int, loss: str) -> Value:
+def _point_loss_graph(model, x: Sequence[float], target, loss: str) -> Value:
     """The loss of one training point as the page draws it, labelled, before backward.
 
-    ``loss`` is a name of ``micrograd.losses.LOSSES``; the point's loss is that loss over a batch
-    of this one point (so its mean is the point's own term; no L2). Inputs are labelled ``x0``,
+    ``loss`` is a name of ``micrograd.losses.LOSSES`` and ``target`` the point's label as that loss
+    takes it (``micrograd.train.label_targets``); the point's loss is that loss over a batch of this
+    one point (so its mean is the point's own term; no L2). Inputs are labelled ``x0``,
     ``x1``, each neuron's output ``L{i}.N{j}`` (its parameters are ``L{i}.N{j}.w0``...), the
     model's outputs ``score`` (``score0``... for several) and the root ``loss``.
     """
@@ -167,18 +170,12 @@ def _point_loss_graph(model, x: Sequence[float], label: int, loss: str) -> Value
             v.label = f"L{i}.N{j}"
     if len(h) == 1:
         h[0].label = "score"
-        root = LOSSES[loss]([h[0]], [_hinge_or_bce_target(loss, label)])
     else:
         for j, v in enumerate(h):
             v.label = f"score{j}"
-        root = LOSSES[loss]([h], [label])
+    root = LOSSES[loss]([h[0] if len(h) == 1 else h], [target])
     root.label = "loss"
     return root
-
-
-def _hinge_or_bce_target(loss: str, label: int) -> float:
-    """A class index as the target of a one-output loss, as micrograd.train makes it."""
-    return float(label) if loss == "bce" else 2.0 * label - 1.0
 
 
 class _Recorder:
@@ -187,13 +184,13 @@ class _Recorder:
     def __init__(self, model, train, loss: str, steps: int):
         import numpy as np
 
-        from micrograd.compile import compile
-        from micrograd.viz import walk
+        from micrograd.plot import compiled_outputs
+        from micrograd.train import label_targets
 
         self.model, self.train, self.loss = model, train, loss
         self.params = model.parameters()
-        self._walk = walk
-        first = self._walk(_point_loss_graph(model, train.X[0], train.y[0], loss))
+        self.targets = label_targets(loss, train.num_classes)(train.y)
+        first = self.point_graph(0)
         self.ops = [v._op for v in first]
         self.labels = [v.label for v in first]
         self.states, self.points, self.nodes = steps + 1, len(train), len(first)
@@ -202,10 +199,10 @@ class _Recorder:
                 f"one point's loss graph has {self.nodes} Values, more than the {MAX_GRAPH_NODES} the page "
                 f"lays out in reasonable time: use narrower hidden layers"
             )
-        recorded = 2 * self.states * self.points * self.nodes
-        if recorded > MAX_RECORDED_NUMBERS:
+        self.numbers = 2 * self.states * self.points * self.nodes  # data and grad of every node, point, state
+        if self.numbers > MAX_RECORDED_NUMBERS:
             raise ValueError(
-                f"the page would hold {recorded:,} numbers ({self.states} states x {self.points} points x "
+                f"the page would hold {self.numbers:,} numbers ({self.states} states x {self.points} points x "
                 f"{self.nodes} graph nodes x data and grad), more than the {MAX_RECORDED_NUMBERS:,} that load "
                 f"quickly: use fewer steps or narrower hidden layers"
             )
@@ -220,18 +217,22 @@ class _Recorder:
         grid_x, grid_y = np.meshgrid(low_x + centres, high_y - centres)  # row 0 is the top of the picture
         self.grid = np.column_stack([grid_x.ravel(), grid_y.ravel()])
         # compiled once; it reads the weights afresh on every call
-        self.grid_scores = compile(model, self.params, example=([0.0] * train.num_features,)).forward
+        self.grid_scores = compiled_outputs(model, train.num_features)
         self.recorded = 0
+
+    def point_graph(self, i: int) -> list[Value]:
+        """Point ``i``'s loss graph at the current weights, before backward: its nodes, root first."""
+        return walk(_point_loss_graph(self.model, self.train.X[i], self.targets[i], self.loss))
 
     def record(self) -> None:
         """Record the current weights' state: every point's graph numbers and the decision regions."""
         import numpy as np
 
         s = self.recorded
-        for i, (x, label) in enumerate(zip(self.train.X, self.train.y)):
+        for i in range(self.points):
             for p in self.params:
                 p.grad = 0.0
-            nodes = self._walk(_point_loss_graph(self.model, x, label, self.loss))
+            nodes = self.point_graph(i)
             nodes[0].backward()
             if [v._op for v in nodes] != self.ops:
                 raise RuntimeError(f"point {i}'s loss graph has another shape than point 0's")
@@ -239,13 +240,11 @@ class _Recorder:
             self.grad[s, i] = [v.grad for v in nodes]
         for p in self.params:
             p.grad = 0.0  # leave no trace of the per-point passes
-        scores = self.grid_scores(self.grid).reshape(len(self.grid), -1)
+        scores = self.grid_scores(self.grid)
+        self.regions[s] = predicted_classes(scores)
         if scores.shape[1] == 1:
-            # class 1 where the score is above 0, as losses.accuracy decides; the margin's scale is 1 (hinge)
-            self.regions[s] = scores[:, 0] > 0
-            margin = np.abs(scores[:, 0])
+            margin = np.abs(scores[:, 0])  # the margin's scale is 1 (hinge)
         else:
-            self.regions[s] = scores.argmax(axis=1)
             top_two = np.sort(scores, axis=1)[:, -2:]
             margin = top_two[:, 1] - top_two[:, 0]
         self.confidence[s] = np.round(255 * np.clip(margin, 0.0, 1.0))
@@ -398,7 +397,7 @@ def _graph_svg(recorder: _Recorder) -> str:
     """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
     from micrograd.viz import draw_dot, render
 
-    nodes = recorder._walk(_point_loss_graph(recorder.model, recorder.train.X[0], recorder.train.y[0], recorder.loss))
+    nodes = recorder.point_graph(0)
     for v in nodes:
         v.data = v.grad = _PLACEHOLDER
     svg = render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")

@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import io
 import os
+from typing import TYPE_CHECKING, Callable
 
-from micrograd._checks import dataset, whole_number
+from micrograd._checks import dataset, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.data import Dataset
+from micrograd.losses import predicted_classes
 
-__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs", "compiled_outputs", "decision_regions"]
 
 # Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
 CLASS_COLORS = [
@@ -30,22 +35,72 @@ CLASS_COLORS = [
 ]
 
 
-def model_outputs(model, points, *, chunk: int = 8192):
-    """The model's outputs for many inputs at once, as a NumPy array of shape (samples, outputs).
-
-    The model's graph is compiled once (``micrograd.compile``) and run for whole chunks of points
-    through NumPy: the model's own arithmetic, thousands of times faster than one point at a time.
-    """
+def compiled_outputs(model, num_features: int) -> Callable[..., np.ndarray]:
+    """``model`` compiled once (``micrograd.compile``) for many calls: ``outputs(points, chunk=8192)``
+    gives what ``model_outputs(model, points)`` gives, with the weights as they are at each call."""
     import numpy as np
 
     from micrograd.compile import compile
 
-    points = np.asarray(points, dtype=float)
-    if points.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (samples, features), got shape {points.shape}")
-    program = compile(model, model.parameters(), example=([0.0] * points.shape[1],))
-    outputs = [program.forward(points[i : i + chunk]) for i in range(0, len(points), chunk)]
-    return np.concatenate(outputs).reshape(len(points), -1)
+    num_features = positive_int(num_features, "num_features")
+    program = compile(model, model.parameters(), example=([0.0] * num_features,))
+
+    def outputs(points, *, chunk: int = 8192) -> np.ndarray:
+        points = _points(points)
+        if points.shape[1] != num_features:
+            raise ValueError(f"points must have {num_features} features (columns), got shape {points.shape}")
+        chunk = positive_int(chunk, "chunk")
+        if not len(points):  # a program refuses an empty batch; one row tells the number of outputs
+            return np.empty((0, program.forward(np.zeros((1, num_features))).reshape(1, -1).shape[1]))
+        parts = [program.forward(points[i : i + chunk]) for i in range(0, len(points), chunk)]
+        return np.concatenate(parts).reshape(len(points), -1)
+
+    return outputs
+
+
+def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
+    """The model's outputs for many inputs at once, as a NumPy array of shape (samples, outputs).
+
+    The model's graph is compiled once (``micrograd.compile``) and run for whole chunks of points
+    through NumPy: the model's own arithmetic, thousands of times faster than one point at a time.
+    No points give an empty (0, outputs) array.
+    """
+    points = _points(points)
+    return compiled_outputs(model, points.shape[1])(points, chunk=chunk)
+
+
+def decision_regions(
+    model, data: Dataset, *, test: Dataset | None = None, resolution: int = 250
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid ``plot_decision_boundary`` colours: ``(xs, ys, classes)``, where ``classes[i, j]`` is
+    the class the model predicts at ``(xs[j], ys[i])`` (``losses.predicted_classes``: a single score
+    above 0 is class 1; several scores pick the largest). The grid covers the points of ``data``
+    and ``test`` with a margin of a tenth of their spread, ``resolution`` points a side."""
+    import numpy as np
+
+    shown = {"data": data} if test is None else {"data": data, "test": test}
+    for argument, part in shown.items():
+        if dataset(part, argument).num_features != 2:
+            raise ValueError(
+                f"{argument}: a decision boundary needs a dataset with 2 features; "
+                f"{part.name!r} has {part.num_features}"
+            )
+    if test is not None and test.num_classes != data.num_classes:
+        raise ValueError(f"test has {test.num_classes} classes but data has {data.num_classes}")
+    resolution = whole_number(resolution, "resolution", minimum=2)
+    points = np.array([x for part in shown.values() for x in part.X])
+    low, high = points.min(axis=0), points.max(axis=0)
+    pad = 0.1 * np.maximum(high - low, 1e-9)
+    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
+    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    scores = model_outputs(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
+    if scores.shape[1] not in (1, data.num_classes):
+        raise ValueError(
+            f"the model has {scores.shape[1]} outputs; {data.name!r} needs one score or one per class "
+            f"({data.num_classes})"
+        )
+    return xs, ys, predicted_classes(scores).reshape(grid_x.shape)
 
 
 def plot_decision_boundary(
@@ -61,43 +116,24 @@ def plot_decision_boundary(
 ) -> None:
     """Draw the class the model predicts over the plane of a 2-feature dataset, with the data on top.
 
-    One output means binary (class 1 where the score is above 0, as ``losses.accuracy`` decides);
-    several mean the argmax. ``test`` points, if given, are drawn as crosses. ``resolution`` is the
-    grid's points per side; the PNG is ``width`` x ``height`` pixels.
+    The regions are ``decision_regions``'s grid. ``test`` points, if given, are drawn as crosses.
+    ``resolution`` is the grid's points per side; the PNG is ``width`` x ``height`` pixels.
     """
+    xs, ys, classes = decision_regions(model, data, test=test, resolution=resolution)
+    _save(_decision_figure(xs, ys, classes, data, test, title, width, height), path)
+
+
+def _decision_figure(xs, ys, classes, data: Dataset, test: Dataset | None, title: str | None, width: int, height: int):
     import numpy as np
-
-    shown = {"data": data} if test is None else {"data": data, "test": test}
-    for argument, part in shown.items():
-        if dataset(part, argument).num_features != 2:
-            raise ValueError(
-                f"{argument}: a decision boundary needs a dataset with 2 features; {part.name!r} has {part.num_features}"
-            )
-    if test is not None and test.num_classes != data.num_classes:
-        raise ValueError(f"test has {test.num_classes} classes but data has {data.num_classes}")
-    resolution = whole_number(resolution, "resolution", minimum=2)
-    points = np.array([x for part in shown.values() for x in part.X])
-    low, high = points.min(axis=0), points.max(axis=0)
-    pad = 0.1 * np.maximum(high - low, 1e-9)
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    scores = model_outputs(model, np.column_stack([grid_x.ravel(), grid_y.ravel()]))
-    classes = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else scores.argmax(axis=1)
-    classes = classes.reshape(grid_x.shape)
-
-    figure = _figure(width, height)
     from matplotlib.colors import ListedColormap
 
+    figure = _figure(width, height)
     axes = figure.add_subplot(1, 1, 1)
     colors = CLASS_COLORS[: max(data.num_classes, 2)]
-    axes.contourf(
-        grid_x, grid_y, classes, levels=np.arange(len(colors) + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25
-    )
-    axes.contour(grid_x, grid_y, classes, levels=np.arange(len(colors)) + 0.5, colors="k", linewidths=0.8, alpha=0.6)
-    labels = np.array(data.y)
-    point_colors = [colors[k % len(colors)] for k in labels]
+    axes.contourf(xs, ys, classes, levels=np.arange(len(colors) + 1) - 0.5, cmap=ListedColormap(colors), alpha=0.25)
+    axes.contour(xs, ys, classes, levels=np.arange(len(colors)) + 0.5, colors="k", linewidths=0.8, alpha=0.6)
     train_xy = np.array(data.X)
+    point_colors = [colors[k % len(colors)] for k in data.y]
     axes.scatter(train_xy[:, 0], train_xy[:, 1], c=point_colors, s=22, edgecolors="k", linewidths=0.5)
     if test is not None:
         test_xy = np.array(test.X)
@@ -113,7 +149,7 @@ def plot_decision_boundary(
     axes.set_xlabel("x[0]")
     axes.set_ylabel("x[1]")
     axes.set_title(title or f"decision regions on {data.name or 'the data'}")
-    _save(figure, path)
+    return figure
 
 
 def plot_training_curves(
@@ -167,6 +203,18 @@ def _curve(history, name: str) -> list[float]:
     if not values:
         raise ValueError(f"history has no {name} values: train for at least one step")
     return values
+
+
+def _points(points) -> np.ndarray:
+    import numpy as np
+
+    try:
+        points = np.asarray(points, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
+    if points.ndim != 2:
+        raise ValueError(f"points must be a 2-D array (samples, features), got shape {points.shape}")
+    return points
 
 
 def _figure(width: int, height: int):
