@@ -84,13 +84,6 @@ class Dataset:
         for start in range(0, len(order), batch_size):
             yield self.subset(order[start : start + batch_size])
 
-    def class_counts(self) -> list[int]:
-        """How many samples each class has."""
-        counts = [0] * self.num_classes
-        for label in self.y:
-            counts[label] += 1
-        return counts
-
 
 def _feature_row(row, i: int, where: str) -> list[float]:
     if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
