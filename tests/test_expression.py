@@ -7,18 +7,12 @@ import re
 import pytest
 
 from micrograd import Value
+from micrograd.engine import topological_order
 from micrograd.expression import FUNCTIONS, ExpressionError, parse_assignments, parse_expression
 
 
 def all_values(root: Value) -> list[Value]:
-    seen, stack, found = set(), [root], []
-    while stack:
-        v = stack.pop()
-        if id(v) not in seen:
-            seen.add(id(v))
-            found.append(v)
-            stack.extend(v._prev)
-    return found
+    return topological_order([root])
 
 
 def test_the_lesson_neuron():
