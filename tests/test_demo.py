@@ -90,6 +90,22 @@ def test_demo_as_a_subprocess_writes_real_pictures(tmp_path):
     assert MLP.load(out / "model.json").nouts == [8, 8, 3]
 
 
+@pytest.mark.parametrize(
+    "options, error, message",
+    [
+        ({"hidden": 5}, TypeError, "hidden must be a list of layer widths like [16, 16, 1], got int"),
+        ({"hidden": [16, 0]}, ValueError, "hidden[1] must be a positive whole number, got 0"),
+        ({"steps": "3"}, TypeError, "steps must be a positive whole number, got str"),
+        ({"lr": "fast"}, TypeError, "lr must be a finite number >= 0, got str"),
+    ],
+)
+def test_run_demo_refuses_bad_arguments_naming_them(tmp_path, options, error, message):
+    with pytest.raises(error) as caught:
+        run_demo(out=tmp_path, progress=False, **options)
+    assert message in str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # refused before training: nothing written
+
+
 def test_digits_demo_has_no_decision_boundary(tmp_path, capsys):
     assert main(["demo", "--dataset", "digits", "--steps", "3", "--hidden", "4", "--out", str(tmp_path),
                  "--no-progress"]) == 0  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from micrograd import data as datasets
+from micrograd._checks import layer_widths
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, AdamW, LinearDecay
 from micrograd.train import History, evaluate, fit, output_count
@@ -113,7 +114,7 @@ def run_demo(
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
     steps = defaults.steps if steps is None else steps
-    hidden = list(defaults.hidden if hidden is None else hidden)
+    hidden = layer_widths(defaults.hidden if hidden is None else hidden, "hidden")
     lr = defaults.lr[optimizer] if lr is None else lr
     batch_size = defaults.batch_size if batch_size is None else batch_size
 
