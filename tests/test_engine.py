@@ -376,3 +376,11 @@ def test_topological_order_puts_every_value_after_its_inputs_once():
     for _ in range(100_000):
         chain = chain + 1.0
     assert len(topological_order([chain])) == 200_001  # no recursion limit
+
+
+def test_errors_about_ops_of_many_inputs_stay_short():
+    with pytest.raises(OverflowError) as error:
+        total([Value(1e308)] * 300)
+    message = str(error.value)
+    assert message.startswith("sum(1e+308, 1e+308, 1e+308, 1e+308, ... 295 more, 1e+308) overflows")
+    assert len(message) < 150

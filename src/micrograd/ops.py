@@ -91,7 +91,12 @@ class Op:
         if self.symbol in _INFIX and len(inputs) == 2:
             x, y = (_number(v, parenthesize=True) for v in inputs)
             return f"{x} {self.symbol} {y}"
-        return f"{self.name}({', '.join(_number(v) for v in inputs)})"
+        shown = [_number(v) for v in inputs[:4]]
+        if len(inputs) > 5:  # a sum of 300 terms: the first few and the last are enough to find it
+            shown += [f"... {len(inputs) - 5} more", _number(inputs[-1])]
+        else:
+            shown += [_number(v) for v in inputs[4:]]
+        return f"{self.name}({', '.join(shown)})"
 
     def error(self, inputs, cause: BaseException) -> Exception:
         """The exception to raise when this op's value cannot be computed for ``inputs``."""
