@@ -12,24 +12,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
-    return value
+def _whole_number(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high`` (no upper end if None)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            wanted = f"{low} to {high}" if high is not None else "a positive number" if low == 1 else f">= {low}"
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
+        return value
+
+    return parse
 
 
-def _decimals(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if not 0 <= value <= 17:
-        raise argparse.ArgumentTypeError(f"expected 0 to 17 decimals, got {value}")
-    return value
+_positive_int = _whole_number(1)
+_decimals = _whole_number(0, 17)
 
 
 def _positive_float(text: str) -> float:
