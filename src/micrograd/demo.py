@@ -15,12 +15,11 @@ from typing import Sequence
 from micrograd import data as datasets
 from micrograd._checks import layer_widths
 from micrograd.nn import MLP
-from micrograd.optim import SGD, Adam, AdamW, LinearDecay
+from micrograd.optim import OPTIMIZERS, LinearDecay
 from micrograd.train import History, evaluate, fit, output_count
 
 __all__ = ["run_demo", "DemoResult", "DEFAULTS"]
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
 @dataclass(frozen=True)

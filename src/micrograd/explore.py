@@ -59,7 +59,7 @@ class _Recipe:
 
     loader_options: dict
     loss: str
-    optimizer: str  # 'sgd' or 'adam'
+    optimizer: str  # a name in micrograd.optim.OPTIMIZERS
     lr_start: float
     lr_end: float
     l2: float
@@ -101,15 +101,14 @@ def write_page(
     from micrograd.data import load
     from micrograd.losses import l2_penalty
     from micrograd.nn import MLP
-    from micrograd.optim import SGD, Adam, LinearDecay
+    from micrograd.optim import OPTIMIZERS, LinearDecay
     from micrograd.train import evaluate, fit, output_count
 
     train = load(dataset, seed=seed, **recipe.loader_options).train
     outputs = output_count(recipe.loss, train.num_classes)
     model = MLP(2, [*hidden, outputs], seed=seed)
     recorder = _Recorder(model, train, recipe.loss, steps)
-    optimizer_class = SGD if recipe.optimizer == "sgd" else Adam
-    optimizer = optimizer_class(model.parameters(), lr=recipe.lr_start)
+    optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr_start)
     schedule = LinearDecay(optimizer, recipe.lr_start, recipe.lr_end, steps)
 
     recorder.record()

@@ -12,7 +12,7 @@ from typing import Iterable
 from micrograd._checks import finite_number, fraction, non_negative, positive_int
 from micrograd.engine import Value
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LinearDecay", "CosineDecay"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "OPTIMIZERS", "LinearDecay", "CosineDecay"]
 
 
 class Optimizer:
@@ -159,6 +159,10 @@ class AdamW(Adam):
         weight_decay: float = 1e-2,
     ):
         super().__init__(params, lr, betas, eps, weight_decay)
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+"""The optimizers by the names the command line and the demos use."""
 
 
 class _Schedule:
