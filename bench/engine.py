@@ -1,6 +1,6 @@
 """Engine benchmark: this engine and micrograd 0.1.0 from PyPI, side by side in one run.
 
-    python bench/engine.py            # full sizes, best of 3 rounds (about five minutes)
+    python bench/engine.py            # full sizes, best of 3 rounds (about two minutes)
     python bench/engine.py --quick    # smaller graphs, for a quick look
 
 micrograd 0.1.0 has the same import name, so it lives in a virtual environment of its own
@@ -39,11 +39,14 @@ def original_python() -> Path:
 
 
 def run(engine: str, workload: str, n: int) -> dict:
+    """One workload in a fresh process: engine '0.1.0', 'ours', or 'floor' (the random graph only)."""
     if engine == "0.1.0":
         python, env = original_python(), {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     else:
         python, env = Path(sys.executable), {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     print(f"  {engine:>5} {workload} ({n:,}) ...", end="", flush=True, file=sys.stderr)
+    if engine == "floor":  # the same random graph, built from bench/engine_workloads.py's FloorValue
+        workload = f"{workload}-floor"
     done = subprocess.run(
         [str(python), str(WORKER), workload, str(n)], env=env, capture_output=True, text=True, cwd=ROOT
     )
@@ -79,7 +82,12 @@ def table(results: dict, sizes: dict) -> str:
     ]
     for title, workload, key, fmt in rows:
         a, b = orig[workload], ours[workload]
-        speedup = "n/a" if "error" in a or "error" in b else ratio(a[key], b[key])
+        if "error" in b:
+            speedup = "n/a"
+        elif "error" in a:
+            speedup = "done"  # only this engine finished
+        else:
+            speedup = ratio(a[key], b[key])
         if key == "bytes_per_node" and speedup != "n/a":
             speedup = f"{a[key] / b[key]:.1f}x less"
         lines.append(f"| {title} | {cell(a, key, fmt)} | {cell(b, key, fmt)} | {speedup} |")
@@ -94,13 +102,47 @@ def table(results: dict, sizes: dict) -> str:
     return "\n".join(lines)
 
 
+def garbage_collector_table(results: dict) -> str:
+    """Where the random graph's time goes: inside CPython's cyclic garbage collector, and outside it."""
+    engines = [("micrograd 0.1.0", results["0.1.0"]["random"]), ("this engine", results["ours"]["random"]),
+               ("floor", results["floor"]["random"])]  # fmt: skip
+    if any("error" in result for _, result in engines):
+        return "(no garbage-collector table: a random-graph run failed)"
+    original = engines[0][1]
+
+    def row(title: str, cells) -> str:
+        return f"| {title} | " + " | ".join(cells) + " |"
+
+    lines = [
+        row("random graph, build + backward", [name for name, _ in engines]),
+        "|---|" + "---:|" * len(engines),
+        row("total (s)", [f"{r['seconds']:.2f}" for _, r in engines]),
+        row("in the garbage collector (s)", [f"{r['gc_seconds']:.2f}" for _, r in engines]),
+        row("full collections", [str(r["full_collections"]) for _, r in engines]),
+        row("outside the garbage collector (s)", [f"{r['seconds'] - r['gc_seconds']:.2f}" for _, r in engines]),
+        row("speed-up over 0.1.0, total", [ratio(original["seconds"], r["seconds"]) for _, r in engines]),
+        row(
+            "speed-up over 0.1.0, outside the collector",
+            [ratio(original["seconds"] - original["gc_seconds"], r["seconds"] - r["gc_seconds"]) for _, r in engines],
+        ),
+        "",
+        (
+            "floor: bench/engine_workloads.py's FloorValue, the least any engine that keeps its graph as Python "
+            "objects does: one object per node holding its number, grad, op and inputs, arithmetic inline, no "
+            "checks, no op table, no label. Same graph, same harness, same rounds."
+        ),
+    ]
+    return "\n".join(lines)
+
+
 def check_same_results(results: dict) -> list[str]:
     """Speed is never bought with a different answer: both engines must compute the same numbers."""
     problems = []
-    for workload in ("readme", "random"):
-        a, b = results["0.1.0"][workload].get("check"), results["ours"][workload].get("check")
+    pairs = [("readme", "ours"), ("random", "ours"), ("random", "floor")]
+    for workload, engine in pairs:
+        a, b = results["0.1.0"][workload].get("check"), results[engine][workload].get("check")
         if a and b and any(abs(x - y) > 1e-9 * max(1.0, abs(x)) for x, y in zip(a, b)):
-            problems.append(f"{workload}: 0.1.0 computed {a}, this engine {b}")
+            problems.append(f"{workload}: 0.1.0 computed {a}, {engine} {b}")
     return problems
 
 
@@ -117,19 +159,20 @@ def main() -> None:
         if args.quick
         else {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000}
     )
-    results: dict = {"ours": {}, "0.1.0": {}}
+    results: dict = {"ours": {}, "0.1.0": {}, "floor": {}}
     workloads = [("readme", sizes["readme"]), ("random", sizes["random"]), ("memory", sizes["random"]),
                  ("chain", sizes["chain"])]
     for workload, n in workloads:
         # The machine is shared: the engines take turns, and each keeps its fastest round.
         rounds = 1 if workload == "memory" else args.rounds  # tracemalloc counts bytes: no noise
         print(f"{workload}: {rounds} round(s)", file=sys.stderr)
+        engines = ("0.1.0", "ours", "floor") if workload == "random" else ("0.1.0", "ours")
         for _ in range(rounds):
-            for engine in ("0.1.0", "ours"):
+            for engine in engines:
                 result, held = run(engine, workload, n), results[engine].get(workload)
                 if held is None or ("error" not in result and result[SPEED[workload]] < held[SPEED[workload]]):
                     results[engine][workload] = result
-    text = table(results, {**sizes, "rounds": args.rounds})
+    text = table(results, {**sizes, "rounds": args.rounds}) + "\n\n" + garbage_collector_table(results)
     problems = check_same_results(results)
     print(text)
     for problem in problems:

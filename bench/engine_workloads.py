@@ -1,7 +1,9 @@
 """One engine workload, run in a fresh process; prints one JSON line. Used by bench/engine.py.
 
 It runs under this project's Python or under a virtual environment holding micrograd 0.1.0, so it uses
-only what both engines have: Value, + * ** relu and backward().
+only what both engines have: Value, + * ** relu and backward(). The "random-floor" workload builds the same
+random graph from ``FloorValue`` below instead, to show what any engine pays that keeps its graph as Python
+objects.
 """
 
 import gc
@@ -46,8 +48,9 @@ def random_plan(n_ops, n_leaves, seed=0):
     return leaves, plan
 
 
-def build(leaves, plan):
-    nodes = [Value(x) for x in leaves]
+def build(leaves, plan, value_type=None):
+    value_type = value_type or Value
+    nodes = [value_type(x) for x in leaves]
     append = nodes.append
     for kind, i, j in plan:
         if kind == 0:
@@ -59,7 +62,83 @@ def build(leaves, plan):
     return nodes
 
 
-def random_graph(n_ops, n_leaves=1000, measure_memory=False):
+class FloorValue:
+    """The least an engine can do per node: one object holding its number, grad, op and inputs.
+
+    Arithmetic inline, no checks, no op table, no label; backward as lean as the engine's. Not an engine
+    anyone should use: it is here to measure the floor under the random graph's time.
+    """
+
+    __slots__ = ("data", "grad", "op", "x", "y")
+
+    def __init__(self, data):
+        self.data, self.grad, self.op = data, 0.0, None
+
+    def __add__(self, other):
+        out = _new(FloorValue)
+        out.data, out.grad, out.op, out.x, out.y = self.data + other.data, 0.0, "+", self, other
+        return out
+
+    def __radd__(self, number):  # sum() starts from 0
+        return self + FloorValue(number)
+
+    def __mul__(self, other):
+        out = _new(FloorValue)
+        out.data, out.grad, out.op, out.x, out.y = self.data * other.data, 0.0, "*", self, other
+        return out
+
+    def relu(self):
+        out = _new(FloorValue)
+        out.data, out.grad, out.op, out.x = self.data if self.data > 0 else 0.0, 0.0, "relu", self
+        return out
+
+    def backward(self):
+        zero, order, stack = float("0"), [], [self]  # a fresh zero as the visited mark, as the engine does
+        while stack:
+            node = stack.pop()
+            if node is None:
+                order.append(stack.pop())
+            elif node.op is not None and node.grad is not zero:
+                node.grad = zero
+                stack += (node, None, node.x) if node.op == "relu" else (node, None, node.x, node.y)
+        self.grad = 1.0
+        for node in reversed(order):
+            g, x = node.grad, node.x
+            if node.op == "+":
+                x.grad += g
+                node.y.grad += g
+            elif node.op == "*":
+                x.grad += g * node.y.data
+                node.y.grad += g * x.data
+            elif node.data > 0:
+                x.grad += g
+
+
+_new = object.__new__
+
+
+class GarbageCollectorClock:
+    """Time spent inside CPython's cyclic garbage collector, and how many full collections it ran."""
+
+    def __init__(self):
+        self.seconds, self.full_collections, self._started = 0.0, 0, 0.0
+
+    def __enter__(self):
+        gc.callbacks.append(self._tick)
+        return self
+
+    def __exit__(self, *exc):
+        gc.callbacks.remove(self._tick)
+
+    def _tick(self, phase, info):
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+            self.full_collections += info["generation"] == 2
+
+
+def random_graph(n_ops, n_leaves=1000, measure_memory=False, value_type=None):
     leaves, plan = random_plan(n_ops, n_leaves)
     if measure_memory:
         tracemalloc.start()
@@ -69,14 +148,17 @@ def random_graph(n_ops, n_leaves=1000, measure_memory=False):
         tracemalloc.stop()
         # The list that holds the nodes (8 bytes a node) is the harness's, not the engine's.
         return {"bytes_per_node": (after - before - sys.getsizeof(nodes)) / n_ops}
-    start = time.perf_counter()
-    nodes = build(leaves, plan)
-    built = time.perf_counter()
-    root = sum(nodes[-n_leaves:])  # the last ops, summed, so backward reaches most of the graph
-    summed = time.perf_counter()
-    root.backward()
-    done = time.perf_counter()
+    with GarbageCollectorClock() as collector:
+        start = time.perf_counter()
+        nodes = build(leaves, plan, value_type)
+        built = time.perf_counter()
+        root = sum(nodes[-n_leaves:])  # the last ops, summed, so backward reaches most of the graph
+        summed = time.perf_counter()
+        root.backward()
+        done = time.perf_counter()
     return {
+        "gc_seconds": collector.seconds,
+        "full_collections": collector.full_collections,
         "build_ns_per_node": (built - start) / n_ops * 1e9,
         "backward_ns_per_node": (done - summed) / n_ops * 1e9,
         "seconds": done - start,
@@ -102,13 +184,14 @@ def main():
     workload, n = sys.argv[1], int(sys.argv[2])
     if workload == "readme":
         result = readme(n)
-    elif workload == "random":
+    elif workload in ("random", "random-floor"):
         # micrograd 0.1.0 sorts the graph recursively; give it the depth (and the C stack) it needs here,
         # so that this row compares speed. The chain row keeps Python's default limit, as users have it.
         sys.setrecursionlimit(1_000_000)
         threading.stack_size(1 << 30)
         box = []
-        worker = threading.Thread(target=lambda: box.append(random_graph(n)))
+        value_type = FloorValue if workload == "random-floor" else Value
+        worker = threading.Thread(target=lambda: box.append(random_graph(n, value_type=value_type)))
         worker.start()
         worker.join()
         result = box[0]

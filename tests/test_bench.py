@@ -152,3 +152,84 @@ def test_setup_holds_the_demos_weights_data_and_learning_rates(tmp_path):
     digits = setup["digits"]
     assert (digits["loss"], digits["optimizer"], digits["batch_size"]) == ("cross_entropy", "adam", 32)
     assert MLP.from_dict(digits["model"]).nouts == [32, 10]
+
+
+def _load_engine_bench():
+    sys.path.insert(0, str(ROOT / "bench"))
+    spec = importlib.util.spec_from_file_location("bench_engine", ROOT / "bench" / "engine.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+engine_bench = _load_engine_bench()
+import engine_workloads  # bench/, put on sys.path just above
+
+
+def engine_results(**random):
+    """bench/engine.py's results with round made-up numbers; ``random`` replaces an engine's random-graph run."""
+    graph = {"seconds": 8.0, "gc_seconds": 6.0, "full_collections": 17, "build_ns_per_node": 7900,
+             "backward_ns_per_node": 100, "check": [1.0, 2.0]}  # fmt: skip
+    results = {
+        "0.1.0": {"readme": {"us_per_rep": 50.0, "check": [24.7, 138.8, 645.6]}, "random": graph,
+                  "memory": {"bytes_per_node": 600.0},
+                  "chain": {"error": "RecursionError: maximum recursion depth exceeded"}},
+        "ours": {"readme": {"us_per_rep": 10.0, "check": [24.7, 138.8, 645.6]},
+                 "random": {**graph, "seconds": 2.0, "gc_seconds": 1.0, "full_collections": 9},
+                 "memory": {"bytes_per_node": 100.0}, "chain": {"seconds": 2.0, "check": [2.5, 1.0]}},
+        "floor": {"random": {**graph, "seconds": 1.6, "gc_seconds": 1.0, "full_collections": 9}},
+    }  # fmt: skip
+    for engine, result in random.items():
+        results[engine]["random"] = result
+    return results
+
+
+def test_engine_table_gives_speedups_and_says_only_this_engine_finished_the_chain():
+    text = engine_bench.table(engine_results(), {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000,
+                                                 "rounds": 3})  # fmt: skip
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[-1].rstrip(" |") for line in text.splitlines()}
+    assert rows["README expression, build + backward (us per repetition)"] == "5.0x"
+    assert rows["random graph: build + backward (s)"] == "4.0x"
+    assert rows["random graph: memory (bytes per node)"] == "6.0x less"
+    assert rows["chain: build + backward (s)"] == "done"
+
+
+def test_garbage_collector_table_splits_each_engines_time():
+    text = engine_bench.garbage_collector_table(engine_results())
+    rows = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in text.splitlines()}
+    assert [cell.rstrip(" |") for cell in rows["outside the garbage collector (s)"]] == ["2.00", "1.00", "0.60"]
+    assert [cell.rstrip(" |") for cell in rows["speed-up over 0.1.0, total"]] == ["1.0x", "4.0x", "5.0x"]
+    outside = rows["speed-up over 0.1.0, outside the collector"]
+    assert [cell.rstrip(" |") for cell in outside] == ["1.0x", "2.0x", "3.3x"]
+    failed = engine_bench.garbage_collector_table(engine_results(floor={"error": "crashed"}))
+    assert "failed" in failed
+
+
+def test_engine_results_that_differ_are_flagged_for_the_floor_too():
+    assert engine_bench.check_same_results(engine_results()) == []
+    wrong = {"seconds": 1.0, "gc_seconds": 0.5, "full_collections": 1, "check": [1.0, 2.5]}
+    assert len(engine_bench.check_same_results(engine_results(floor=wrong))) == 1
+
+
+def test_floor_value_computes_the_engines_gradients_on_a_random_graph():
+    from micrograd import Value
+
+    leaves, plan = engine_workloads.random_plan(3000, 50, seed=1)
+    ours = engine_workloads.build(leaves, plan, Value)
+    floor = engine_workloads.build(leaves, plan, engine_workloads.FloorValue)
+    for nodes in (ours, floor):
+        sum(nodes[-50:]).backward()
+    assert [v.data for v in floor] == [v.data for v in ours]
+    assert [v.grad for v in floor[:50]] == pytest.approx([v.grad for v in ours[:50]], rel=1e-12, abs=1e-12)
+    assert any(v.grad != 0 for v in ours[:50])
+
+
+def test_garbage_collector_clock_counts_collections_and_their_time():
+    import gc
+
+    with engine_workloads.GarbageCollectorClock() as clock:
+        gc.collect(0)
+        gc.collect()
+    assert clock.full_collections == 1
+    assert clock.seconds > 0
+    assert clock._tick not in gc.callbacks
