@@ -48,6 +48,13 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_a_batch_as_large_as_the_data_is_the_full_batch_demo(tmp_path, capsys):
+    # fit trains on the whole set when batch_size >= its size, so the summary is the original demo's
+    run_demo(batch_size=1000, compiled=True, progress=False, out=tmp_path)
+    out = capsys.readouterr().out
+    assert "full batch" in out and "train accuracy 100.0% (100% first at step 40)" in out
+
+
 def test_default_demo_through_main(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["demo", "--out", str(out)]) == 0

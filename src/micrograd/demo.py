@@ -21,7 +21,6 @@ from micrograd.train import History, evaluate, fit, output_count
 __all__ = ["run_demo", "DemoResult", "DEFAULTS"]
 
 
-
 @dataclass(frozen=True)
 class DatasetDefaults:
     loss: str
@@ -127,7 +126,8 @@ def run_demo(
     opt = OPTIMIZERS[optimizer](model.parameters(), lr=lr)
     schedule = LinearDecay(opt, lr, lr / 10, steps)
 
-    batches = "full batch" if batch_size is None or batch_size >= len(train) else f"batches of {batch_size}"
+    full_batch = batch_size is None or batch_size >= len(train)  # fit's rule
+    batches = "full batch" if full_batch else f"batches of {batch_size}"
     l2_text = f" + {defaults.l2:g} * L2" if defaults.l2 else ""
     parts = f"{len(train)} train" + (f" / {len(splits.val)} val" if splits.val else "") + f" / {len(splits.test)} test"
     print(f"micrograd demo: {dataset} ({parts} samples, seed {seed})")
@@ -171,7 +171,7 @@ def run_demo(
     files.append(path)
 
     first_perfect = next((k for k, a in enumerate(history.accuracy) if a == 1.0), None)
-    reached = f" (100% first at step {first_perfect})" if batch_size is None and first_perfect is not None else ""
+    reached = f" (100% first at step {first_perfect})" if full_batch and first_perfect is not None else ""
     val_text = f" | val accuracy {val_accuracy:.1%}" if val_accuracy is not None else ""
     print(
         f"final loss {history.loss[-1]:.4f} | train accuracy {train_accuracy:.1%}{reached}{val_text} "
