@@ -201,7 +201,6 @@ def main():
         result = chain(n)
     else:
         raise SystemExit(f"unknown workload {workload!r}")
-    result["gc_enabled"] = gc.isenabled()
     print(json.dumps(result))
 
 

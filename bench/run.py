@@ -64,7 +64,6 @@ CHECKS = {
     "random": ("output, sum of the leaves' gradients", ("check",)),
     "chain": ("output, gradient of the input", ("check",)),
 }
-RELATIVE_TOLERANCE = 1e-9  # float64 peers that sum in another order still agree far closer than this
 
 NOT_MEANINGFUL = {
     ("random", "compiled"): "one graph run once: nothing to batch, and tracing it is building it",
@@ -121,10 +120,6 @@ def write_setup(path: Path, moons_steps: int) -> dict:
 
 
 # -- running the peers -------------------------------------------------------------------------
-
-
-def our_environment() -> dict:
-    return {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
 
 def run_process(command: list, label: str, *, env: dict) -> dict:
@@ -190,21 +185,13 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
     results: dict = {workload: {} for workload in WORKLOADS}
     for (workload, peer), reason in NOT_MEANINGFUL.items():
         results[workload][peer] = {"na": reason}
-    ours = our_environment()
-    original = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    python, original_python = sys.executable, engine.original_python()
+    python, ours = engine.interpreter("ours")
+    original_python, original = engine.interpreter("0.1.0")
 
     def keep_best(workload: str, peer: str, result: dict, key: str = "seconds") -> None:
-        """Keep the fastest round; every round must compute the same numbers."""
+        """Keep the fastest round (``engine.keep_best``); every round must compute the same numbers."""
         held = results[workload].get(peer)
-        if held is not None and "error" not in held and "error" not in result:
-            fields = CHECKS[workload][1]
-            # to rounding, not bit for bit: micrograd 0.1.0 orders its backward pass through a set of
-            # nodes, so its last digits change from one process to the next
-            if not all(_same(held[field], result[field]) for field in fields):
-                result = {"error": f"rounds computed different numbers: {held} and {result}"}
-        if held is None or "error" in result or ("error" not in held and result[key] < held[key]):
-            results[workload][peer] = result
+        results[workload][peer] = engine.keep_best(held, result, key, CHECKS[workload][1])
 
     print(f"README expression x {sizes['readme']:,}, {rounds} round(s), best counts", file=sys.stderr)
     for _ in range(rounds):
@@ -268,12 +255,6 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
 # -- reading the results -----------------------------------------------------------------------
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, list):
-        return isinstance(b, list) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return abs(a - b) <= RELATIVE_TOLERANCE * max(1.0, abs(a), abs(b))
-
-
 def disagreements(results: dict) -> dict:
     """``{workload: text}`` for every workload whose peers computed different numbers (compared with
     the first peer, in ``PEERS`` order, that has them)."""
@@ -285,7 +266,7 @@ def disagreements(results: dict) -> dict:
         reference_peer, reference = ran[0]
         for peer, result in ran[1:]:
             for field in fields:
-                if not _same(reference[field], result[field]):
+                if not engine.same_numbers(reference[field], result[field]):
                     found[workload] = (
                         f"{field}: {PEER_NAMES[peer]} computed {result[field]}, "
                         f"{PEER_NAMES[reference_peer]} {reference[field]}"

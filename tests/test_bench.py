@@ -233,3 +233,32 @@ def test_garbage_collector_clock_counts_collections_and_their_time():
     assert clock.full_collections == 1
     assert clock.seconds > 0
     assert clock._tick not in gc.callbacks
+
+
+def test_keep_best_keeps_the_faster_round_and_every_failure():
+    fast, slow = {"seconds": 1.0, "check": [2.0]}, {"seconds": 3.0, "check": [2.0]}
+    failed = {"error": "RecursionError"}
+    assert engine_bench.keep_best(None, slow, "seconds") is slow
+    assert engine_bench.keep_best(slow, fast, "seconds") is fast
+    assert engine_bench.keep_best(fast, slow, "seconds") is fast
+    # a crash in any round shows, whether it came first or last
+    assert engine_bench.keep_best(failed, fast, "seconds") is failed
+    assert engine_bench.keep_best(fast, failed, "seconds") is failed
+    # rounds that computed different numbers are an error, not a speed
+    different = engine_bench.keep_best(slow, {"seconds": 0.5, "check": [2.1]}, "seconds")
+    assert "different numbers" in different["error"]
+
+
+def test_same_numbers_refuses_nan_and_lists_of_another_length():
+    assert engine_bench.same_numbers([1.0, 2.0], [1.0, 2.0 + 1e-12])
+    assert not engine_bench.same_numbers([1.0, 2.0], [1.0, 2.0 + 1e-6])
+    assert not engine_bench.same_numbers([1.0, math.nan], [1.0, math.nan])
+    assert not engine_bench.same_numbers([1.0, 2.0], [1.0])
+    assert not engine_bench.same_numbers([1.0], 1.0)
+
+
+def test_engine_table_with_a_failed_memory_run_says_so():
+    results = engine_results()
+    results["0.1.0"]["memory"] = {"error": "MemoryError"}
+    text = engine_bench.table(results, {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "rounds": 3})
+    assert "| random graph: memory (bytes per node) | MemoryError | 100 | done |" in text

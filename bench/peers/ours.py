@@ -19,10 +19,8 @@ from common import README_POINT, emit, fastest, load_setup, progress, readme_gra
 from micrograd.data import Dataset
 from micrograd.engine import Value
 from micrograd.nn import MLP
-from micrograd.optim import SGD, Adam, LinearDecay
+from micrograd.optim import OPTIMIZERS, LinearDecay
 from micrograd.train import evaluate, fit
-
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
 
 
 def readme_compiled(n: int, repeats: int) -> dict:

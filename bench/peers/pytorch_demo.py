@@ -17,6 +17,7 @@ import os
 import time
 
 import torch
+from pytorch import accuracy, hinge_objective  # bench/peers/pytorch.py: the suite's PyTorch peer
 
 from micrograd import data
 from micrograd.demo import DEFAULTS
@@ -53,19 +54,18 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = step_lr
         scores = net(X).squeeze(1)
-        objective = torch.relu(1 - targets * scores).mean() + settings.l2 * sum((p * p).sum() for p in params)
+        objective = hinge_objective(scores, targets, params, settings.l2)
         optimizer.zero_grad()
         objective.backward()
         optimizer.step()
         history.lr.append(step_lr)
         history.loss.append(objective.item())
-        history.accuracy.append(((scores > 0).long() == labels).double().mean().item())
+        history.accuracy.append(accuracy(scores.detach(), labels))
         history.seconds = time.perf_counter() - started
 
     with torch.no_grad():
-        train_accuracy = ((net(X).squeeze(1) > 0).long() == labels).double().mean().item()
-        test_scores = net(torch.tensor(test.X, dtype=torch.float64)).squeeze(1)
-        test_accuracy = ((test_scores > 0).long() == torch.tensor(test.y)).double().mean().item()
+        train_accuracy = accuracy(net(X).squeeze(1), labels)
+        test_accuracy = accuracy(net(torch.tensor(test.X, dtype=torch.float64)).squeeze(1), torch.tensor(test.y))
 
     from micrograd.plot import plot_decision_boundary, plot_training_curves
 
