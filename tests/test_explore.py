@@ -19,7 +19,7 @@ from micrograd import Value
 from micrograd.cli import main
 from micrograd.data import load
 from micrograd.explore import PAGE_NAME, write_page
-from micrograd.losses import cross_entropy, hinge, l2_penalty
+from micrograd.losses import cross_entropy, cross_entropy_sample, hinge, hinge_sample, l2_penalty
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, LinearDecay
 from micrograd.viz import format_number, to_dot
@@ -59,7 +59,10 @@ def point_graph(model, x, label, loss):
     for p in model.parameters():
         p.grad = 0.0
     score = model([Value(v) for v in x])
-    root = hinge([score], [2.0 * label - 1.0]) if loss == "hinge" else cross_entropy([score], [label])
+    if loss == "hinge":  # the point's own term of the batch loss: no mean over a batch of one
+        root = hinge_sample(score, 2.0 * label - 1.0)
+    else:
+        root = cross_entropy_sample(score, [float(c == label) for c in range(len(score))])
     root.backward()
     nodes = {}
     for line in to_dot(root).splitlines():
@@ -186,6 +189,46 @@ def test_write_page_refuses_bad_arguments_before_training(tmp_path):
         write_page(tmp_path / "huge", steps=1, hidden=[32, 32])
     assert time.perf_counter() - started < 5, "a page too big to load must be refused before training"
     assert not (tmp_path / "huge" / PAGE_NAME).exists()
+
+
+@pytest.mark.parametrize("dataset", ["moons", "yinyang"])
+def test_recorded_regions_are_the_models_own_predictions(dataset):
+    # The page colours cell (row, column) of its square by the bytes recorded here; they must be what
+    # the eager model predicts at the cell's centre (row 0 at the top), one point at a time.
+    from micrograd.explore import GRID, _Recorder
+
+    settings = SETTINGS[dataset]
+    train = load(dataset, seed=SEED, **settings["load"]).train
+    model = MLP(2, HIDDEN + [settings["outputs"]], seed=SEED)
+    recorder = _Recorder(model, train, settings["loss"], steps=1)
+    recorder.record()
+    low_x, high_x, low_y, high_y = recorder.bounds
+    cell = (high_x - low_x) / GRID
+    classes, confidence = [], []
+    for row in range(GRID):
+        for column in range(GRID):
+            scores = [v.data for v in model.forward([low_x + (column + 0.5) * cell, high_y - (row + 0.5) * cell])]
+            if len(scores) == 1:  # class 1 above 0; hinge's margin has scale 1
+                predicted, margin = int(scores[0] > 0), abs(scores[0])
+            else:  # the largest score's class, by its lead over the runner-up
+                runner_up, best = sorted(scores)[-2:]
+                predicted, margin = scores.index(best), best - runner_up
+            classes.append(predicted)
+            confidence.append(round(255 * min(margin, 1.0)))
+    assert recorder.regions[0].tolist() == classes
+    assert len(set(classes)) > 1  # a boundary crosses the square, so the check has teeth
+    assert max(abs(a - b) for a, b in zip(recorder.confidence[0].tolist(), confidence)) <= 1
+
+
+def test_laying_out_the_graph_leaves_the_trained_weights_alone():
+    from micrograd.explore import _graph_svg, _Recorder
+
+    train = load("moons", seed=SEED).train
+    model = MLP(2, HIDDEN + [1], seed=SEED)
+    weights = [p.data for p in model.parameters()]
+    svg = _graph_svg(_Recorder(model, train, "hinge", steps=1))
+    assert svg.startswith("<svg") and "data &#45;1000000.0000" in svg  # laid out with the widest text
+    assert [p.data for p in model.parameters()] == weights
 
 
 def test_cli_explore_writes_the_page(tmp_path, capsys):

@@ -6,6 +6,16 @@ import os
 import secrets
 
 
+def output_folder(out: str | os.PathLike, what: str) -> str:
+    """Make the folder ``out`` (and its parents) for ``what`` a command writes; ``ValueError`` if
+    ``out`` is a file. Called before long work, so that a bad folder fails at once."""
+    folder = os.fspath(out)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"out: {folder!r} is a file, not a folder for {what}")
+    os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def write_atomically(path: str | os.PathLike, data: bytes | str) -> None:
     """Write ``data`` via a temporary file in the same folder and ``os.replace``: whole or not at all.
 

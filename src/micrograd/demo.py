@@ -14,6 +14,7 @@ from typing import Sequence
 
 from micrograd import data as datasets
 from micrograd._checks import layer_widths
+from micrograd._files import output_folder
 from micrograd.nn import MLP
 from micrograd.optim import OPTIMIZERS, LinearDecay
 from micrograd.train import History, evaluate, fit, output_count
@@ -117,9 +118,7 @@ def run_demo(
     batch_size = defaults.batch_size if batch_size is None else batch_size
 
     splits = datasets.load(dataset, seed=seed)
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise ValueError(f"out: {os.fspath(out)!r} is a file, not a folder for the demo's pictures and model")
-    os.makedirs(out, exist_ok=True)  # before training, so that a bad folder fails in a second, not a minute
+    out = output_folder(out, "the demo's pictures and model")
     train = splits.train
     outputs = output_count(defaults.loss, train.num_classes)
     model = MLP(train.num_features, hidden + [outputs], activation=activation, seed=seed, init=defaults.init)

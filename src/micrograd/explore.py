@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import math
 import os
 import re
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 from typing import Sequence
 
 from micrograd._checks import layer_widths, positive_int, whole_number
-from micrograd._files import write_atomically
+from micrograd._files import output_folder, write_atomically
 from micrograd.engine import Value
 from micrograd.losses import predicted_classes
 from micrograd.viz import walk
@@ -48,9 +47,9 @@ MAX_GRAPH_NODES = 600
 # The longest text format_number(x, 4) gives for a finite float: "-1000000.0000" (from
 # -999999.99996, below 1e6 but rounded up), one more than "-1.2345e-308".
 _MAX_TEXT = 13
-# Layout width reserved for each number: Graphviz sizes a record's fields by their text once, so
-# text as wide as format_number's widest here ("-1.2345e-05") holds the place of every later one.
-_PLACEHOLDER = -8.8888e-88
+# Layout width reserved for each number: Graphviz sizes a record's fields by their text once, so a
+# number whose text is format_number's widest holds the place of every later one.
+_PLACEHOLDER = -999999.99996
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,7 @@ def write_page(
     at all). ``progress`` shows a progress bar while training. Returns the page's path.
     """
     recipe, steps, hidden, seed = _check_arguments(dataset, steps, hidden, seed)
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"out: {os.fspath(out)!r} is a file, not a folder for the page")
-    folder.mkdir(parents=True, exist_ok=True)  # before training: a bad folder fails at once
+    folder = Path(output_folder(out, "the page"))
     from micrograd.data import load
     from micrograd.losses import l2_penalty
     from micrograd.nn import MLP
@@ -130,7 +126,6 @@ def write_page(
         final_loss = final_loss + l2_penalty(model.parameters(), recipe.l2).data
     losses = [*history.loss, final_loss]
     accuracies = [*history.accuracy, final_accuracy]
-    learning_rates = [*history.lr, math.nan]  # no step is taken from the last weights
 
     if progress:
         print(f"laying out the loss graph and packing {recorder.numbers:,} numbers into the page",
@@ -142,7 +137,7 @@ def write_page(
         recorder=recorder,
         losses=losses,
         accuracies=accuracies,
-        learning_rates=learning_rates,
+        learning_rates=history.lr,
         loss_name=recipe.loss,
         l2=recipe.l2,
     )
@@ -154,13 +149,13 @@ def write_page(
 def _point_loss_graph(model, x: Sequence[float], target, loss: str) -> Value:
     """The loss of one training point as the page draws it, labelled, before backward.
 
-    ``loss`` is a name of ``micrograd.losses.LOSSES`` and ``target`` the point's label as that loss
-    takes it (``micrograd.train.label_targets``); the point's loss is that loss over a batch of this
-    one point (so its mean is the point's own term; no L2). Inputs are labelled ``x0``,
+    ``loss`` is a name of ``micrograd.losses.SAMPLE_LOSSES`` and ``target`` the point's label as
+    that loss takes it (``micrograd.train.label_targets`` with ``rows=True``): the point's own term
+    of the batch loss, without the batch's mean or the L2 penalty. Inputs are labelled ``x0``,
     ``x1``, each neuron's output ``L{i}.N{j}`` (its parameters are ``L{i}.N{j}.w0``...), the
     model's outputs ``score`` (``score0``... for several) and the root ``loss``.
     """
-    from micrograd.losses import LOSSES
+    from micrograd.losses import SAMPLE_LOSSES
 
     h = [Value(float(v), label=f"x{k}") for k, v in enumerate(x)]
     for i, layer in enumerate(model.layers):
@@ -172,7 +167,7 @@ def _point_loss_graph(model, x: Sequence[float], target, loss: str) -> Value:
     else:
         for j, v in enumerate(h):
             v.label = f"score{j}"
-    root = LOSSES[loss]([h[0] if len(h) == 1 else h], [target])
+    root = SAMPLE_LOSSES[loss](h[0] if len(h) == 1 else h, target)
     root.label = "loss"
     return root
 
@@ -187,8 +182,7 @@ class _Recorder:
         from micrograd.train import label_targets
 
         self.model, self.train, self.loss = model, train, loss
-        self.params = model.parameters()
-        self.targets = label_targets(loss, train.num_classes)(train.y)
+        self.targets = label_targets(loss, train.num_classes, rows=True)(train.y)
         first = self.point_graph(0)
         self.ops = [v._op for v in first]
         self.labels = [v.label for v in first]
@@ -219,9 +213,10 @@ class _Recorder:
         self.grid_scores = compiled_outputs(model, train.num_features)
         self.recorded = 0
 
-    def point_graph(self, i: int) -> list[Value]:
-        """Point ``i``'s loss graph at the current weights, before backward: its nodes, root first."""
-        return walk(_point_loss_graph(self.model, self.train.X[i], self.targets[i], self.loss))
+    def point_graph(self, i: int, model=None) -> list[Value]:
+        """Point ``i``'s loss graph at the current weights (of ``model``, if not the one trained),
+        before backward: its nodes, root first."""
+        return walk(_point_loss_graph(model or self.model, self.train.X[i], self.targets[i], self.loss))
 
     def record(self) -> None:
         """Record the current weights' state: every point's graph numbers and the decision regions."""
@@ -229,16 +224,14 @@ class _Recorder:
 
         s = self.recorded
         for i in range(self.points):
-            for p in self.params:
-                p.grad = 0.0
+            self.model.zero_grad()
             nodes = self.point_graph(i)
             nodes[0].backward()
             if [v._op for v in nodes] != self.ops:
                 raise RuntimeError(f"point {i}'s loss graph has another shape than point 0's")
             self.data[s, i] = [v.data for v in nodes]
             self.grad[s, i] = [v.grad for v in nodes]
-        for p in self.params:
-            p.grad = 0.0  # leave no trace of the per-point passes
+        self.model.zero_grad()  # leave no trace of the per-point passes
         scores = self.grid_scores(self.grid)
         self.regions[s] = predicted_classes(scores)
         if scores.shape[1] == 1:
@@ -339,7 +332,6 @@ def _page(*, title, about, recorder: _Recorder, losses, accuracies, learning_rat
     points = recorder.points
     packer = _Packer()
     config = {
-        "title": title,
         "about": about,
         "states": recorder.states,
         "points": points,
@@ -360,7 +352,7 @@ def _page(*, title, about, recorder: _Recorder, losses, accuracies, learning_rat
         "loss_text": [number(v) for v in losses],
         "loss_range_text": [number(max(losses)), number(min(losses))],
         "accuracy_text": [f"{a:.1%} ({round(a * points)}/{points})" for a in accuracies],
-        "lr_text": ["none (last step)" if math.isnan(v) else number(v) for v in learning_rates],
+        "lr_text": [number(v) for v in learning_rates] + ["none (last step)"],  # no step from the last weights
         "node_data": _split_by_dependence(packer, recorder.data),
         "node_grad": _split_by_dependence(packer, recorder.grad),
         "regions": packer.add_bytes(recorder.regions),
@@ -394,9 +386,11 @@ def _first_point(recorder: _Recorder) -> int:
 
 def _graph_svg(recorder: _Recorder) -> str:
     """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
+    from micrograd.nn import MLP
     from micrograd.viz import draw_dot, render
 
-    nodes = recorder.point_graph(0)
+    # The placeholders go into a copy of the model: the trained weights stay as they are.
+    nodes = recorder.point_graph(0, MLP.from_dict(recorder.model.to_dict()))
     for v in nodes:
         v.data = v.grad = _PLACEHOLDER
     svg = render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")

@@ -220,14 +220,15 @@ def output_count(loss: str, num_classes: int) -> int:
     return 1
 
 
-def label_targets(loss: str, num_classes: int) -> Callable[[Sequence[int]], list]:
+def label_targets(loss: str, num_classes: int, *, rows: bool = False) -> Callable[[Sequence[int]], list]:
     """How class labels become ``loss``'s targets: a function of a list of labels.
 
     +1/-1 for ``'hinge'`` and two-class ``'mse'``, 0/1 for ``'bce'``, one-hot rows for ``'mse'`` on
-    more classes, and the class indices themselves for ``'cross_entropy'``.
+    more classes, and the class indices themselves for ``'cross_entropy'``; with ``rows=True``, one-hot
+    rows for ``'cross_entropy'`` too, as one sample's loss (``losses.SAMPLE_LOSSES``) takes them.
     """
     if output_count(loss, num_classes) > 1:
-        if loss == "cross_entropy":
+        if loss == "cross_entropy" and not rows:
             return lambda labels: labels
         one_hot = [[float(j == k) for j in range(num_classes)] for k in range(num_classes)]
         return lambda labels: [one_hot[k] for k in labels]

@@ -334,7 +334,7 @@
       const grad = grads[node];
       record.data.textContent = "data " + nodeText(config.node_data, node, step, point);
       record.grad.textContent = "grad " + gradTexts[node];
-      if (grad === 0 || largest === 0) {
+      if (grad === 0) {
         record.box.setAttribute("fill", "none");
       } else {
         record.box.setAttribute("fill", grad > 0 ? "#2ca02c" : "#d62728");
@@ -365,7 +365,6 @@
   }
 
   async function start() {
-    document.title = config.title;
     $("about").textContent = config.about;
     $("step-count").textContent = String(LAST);
     $("curve-caption").textContent =
