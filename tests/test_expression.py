@@ -251,8 +251,10 @@ def test_bad_assignments_point_at_the_problem(text, problem, column):
 
 
 def test_bad_values_in_a_mapping():
-    with pytest.raises(TypeError, match="the value of x must be a number, got str"):
+    with pytest.raises(TypeError, match="the value of x must be a finite number, got str"):
         parse_expression("x", {"x": "2"})
+    with pytest.raises(TypeError, match="values must be a mapping"):
+        parse_expression("x", [("x", 2.0)])
     with pytest.raises(ValueError, match="the value of x must be a finite number"):
         parse_expression("x", {"x": math.inf})
     with pytest.raises(TypeError, match="expression must be text"):

@@ -6,6 +6,15 @@ import argparse
 import sys
 from typing import Sequence
 
+# The choices come from the library's own tables. These modules import only the standard library
+# at the top; NumPy, matplotlib and Graphviz load when a command needs them.
+from micrograd.demo import DEFAULTS, run_demo
+from micrograd.explore import DATASETS as EXPLORE_DATASETS
+from micrograd.explore import write_page
+from micrograd.nn import ACTIVATIONS
+from micrograd.optim import OPTIMIZERS
+from micrograd.viz import MAX_PRECISION, RANKDIRS, graph_command
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, not argparse's usage block
@@ -29,7 +38,7 @@ def _whole_number(low: int, high: int | None = None):
 
 
 _positive_int = _whole_number(1)
-_decimals = _whole_number(0, 17)
+_decimals = _whole_number(0, MAX_PRECISION)
 
 
 def _positive_float(text: str) -> float:
@@ -57,11 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = commands.add_parser("demo", help="train the original demo and write its pictures and model")
-    demo.add_argument("--dataset", choices=["moons", "yinyang", "digits"], default="moons")
+    demo.add_argument("--dataset", choices=list(DEFAULTS), default="moons")
     demo.add_argument("--steps", type=_positive_int, default=None, help="optimisation steps (default: per dataset)")
     demo.add_argument("--hidden", type=_widths, default=None, help="hidden layer widths, e.g. 16,16")
-    demo.add_argument("--activation", choices=["relu", "tanh", "sigmoid"], default="relu")
-    demo.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default=None)
+    demo.add_argument("--activation", choices=[name for name in ACTIVATIONS if name], default="relu")
+    demo.add_argument("--optimizer", choices=list(OPTIMIZERS), default=None)
     demo.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: per optimizer)")
     demo.add_argument("--batch-size", type=_positive_int, default=None, help="examples per step (default: all)")
     demo.add_argument("--seed", type=int, default=1337)
@@ -73,13 +82,13 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("expression", help='for example "tanh(x1*w1 + x2*w2 + b)"')
     graph.add_argument("-o", "--output", required=True, help="picture to write: .svg, .png or .dot")
     graph.add_argument("--at", default="", help="values of the variables, e.g. x1=2,x2=0")
-    graph.add_argument("--rankdir", choices=["LR", "TB", "RL", "BT"], default="LR")
-    graph.add_argument("--precision", type=_decimals, default=4, help="decimals shown (0 to 17)")
+    graph.add_argument("--rankdir", choices=RANKDIRS, default="LR")
+    graph.add_argument("--precision", type=_decimals, default=4, help=f"decimals shown (0 to {MAX_PRECISION})")
     graph.add_argument("--max-nodes", type=_positive_int, default=500, help="refuse bigger graphs")
 
     explore = commands.add_parser("explore", help="write an interactive training page (HTML)")
     explore.add_argument("--out", default="explore", help="folder for the page")
-    explore.add_argument("--dataset", choices=["moons", "yinyang"], default="moons")
+    explore.add_argument("--dataset", choices=list(EXPLORE_DATASETS), default="moons")
     explore.add_argument("--steps", type=_positive_int, default=100)
     explore.add_argument("--hidden", type=_widths, default=[8, 8])
     explore.add_argument("--seed", type=int, default=1337)
@@ -90,8 +99,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
-            from micrograd.demo import run_demo
-
             run_demo(
                 dataset=args.dataset,
                 steps=args.steps,
@@ -106,8 +113,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 progress=not args.no_progress,
             )
         elif args.command == "graph":
-            from micrograd.viz import graph_command
-
             path = graph_command(
                 args.expression,
                 args.output,
@@ -118,8 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             print(f"wrote {path}")
         elif args.command == "explore":
-            from micrograd.explore import write_page
-
             path = write_page(args.out, dataset=args.dataset, steps=args.steps, hidden=args.hidden, seed=args.seed)
             print(f"wrote {path}")
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import ast
 import keyword
 import math
-import numbers
 import operator
 import unicodedata
 from typing import Callable, Mapping, NamedTuple
 
 from micrograd import ops
+from micrograd._checks import finite_number
 from micrograd.engine import Value
 
 __all__ = ["Expression", "ExpressionError", "FUNCTIONS", "parse_expression", "parse_assignments"]
@@ -127,15 +127,13 @@ def parse_assignments(text: str) -> dict[str, float]:
 
 
 def _checked_values(values: Mapping[str, float]) -> dict[str, float]:
+    if not isinstance(values, Mapping):
+        raise TypeError(f"values must be a mapping like {{'x': 2.0}} or text like 'x=2', got {type(values).__name__}")
     result = {}
     for name, x in values.items():
         if not isinstance(name, str) or not name.isidentifier():
             raise ValueError(f"{name!r} is not a variable name")
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"the value of {name} must be a number, got {type(x).__name__}: {x!r}")
-        if not math.isfinite(x):
-            raise ValueError(f"the value of {name} must be a finite number, got {x!r}")
-        result[_identifier(name)] = float(x)
+        result[_identifier(name)] = finite_number(x, f"the value of {name}")
     return result
 
 

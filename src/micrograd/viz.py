@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from micrograd._checks import positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, topological_order
 
 __all__ = ["to_dot", "draw_dot", "render", "graph_command", "format_number", "walk"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
+MAX_PRECISION = 17  # decimals: 17 significant digits tell every float64 apart
 _FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
 
 
@@ -131,10 +133,9 @@ def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> lis
 def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
     if rankdir not in RANKDIRS:
         raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if type(precision) is not int or not 0 <= precision <= 17:
-        raise ValueError(f"precision must be a whole number of decimals from 0 to 17, got {precision!r}")
-    if type(max_nodes) is not int or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive whole number, got {max_nodes!r}")
+    if whole_number(precision, "precision", minimum=0) > MAX_PRECISION:
+        raise ValueError(f"precision must be a whole number of decimals from 0 to {MAX_PRECISION}, got {precision!r}")
+    positive_int(max_nodes, "max_nodes")
 
 
 def _record_text(text: str) -> str:
