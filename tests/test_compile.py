@@ -6,6 +6,7 @@ Eager mode is the independent reference here: it is tested against PyTorch and t
 numbers elsewhere (test_engine.py, test_torch_parity.py, test_random_graphs.py).
 """
 
+import math
 import random
 import sys
 
@@ -249,6 +250,11 @@ def test_a_column_of_inputs_and_constants_gets_no_gradient_across_calls():
         expected_loss, expected_grads = eager_mean_and_grads(fn, [p, q], samples_of(columns))
         assert_close(loss, expected_loss, "loss")
         assert_close(grads, expected_grads, "parameter gradients")
+    # The finite results alone cannot show it (an overflow in a row nobody reads changes no result):
+    # the input and constant rows of the gradient buffer were never written.
+    _, grad_rows = program._buffers[len(columns[0])]
+    assert not grad_rows[: program._param_start].any()
+    assert not grad_rows[program._const_start : program._first_computed].any()
 
 
 def test_a_parameter_or_constant_as_the_output():
@@ -699,3 +705,20 @@ def test_one_hot():
         one_hot([3], 3)
     with pytest.raises(ValueError, match="class indices"):
         one_hot([0.5], 3)
+    with pytest.raises(TypeError, match="labels must be class indices, got an array of bool"):
+        one_hot([True, False], 2)
+    with pytest.raises(TypeError, match="num_classes"):
+        one_hot([0, 1], "3")
+
+
+def test_compile_refuses_examples_and_sizes_eager_mode_would_refuse():
+    p = Value(1.0)
+    with pytest.raises(ValueError, match=r"compile: example\[0\] must be a finite number, got nan"):
+        compile(lambda x: x * p, [p], example=(math.nan,))
+    with pytest.raises(TypeError, match=r"compile: example\[0\]\[1\] must be a finite number, got str"):
+        compile(lambda x: x[0] * p, [p], example=([1.0, "a"],))
+    model = MLP(2, [3], seed=0)
+    with pytest.raises(ValueError, match="target_size must be a positive whole number, got 0"):
+        compile_loss(model, "mse", num_features=2, target_size=0)
+    with pytest.raises(TypeError, match="num_features must be a positive whole number, got float"):
+        compile_loss(model, "mse", num_features=2.0)

@@ -30,7 +30,6 @@ that differs raises ``DataDependentGraphError``; a branch that sample does not t
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from itertools import chain
 from typing import Callable, Sequence
@@ -41,6 +40,7 @@ except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
 
 from micrograd import ops
+from micrograd._checks import finite_number, positive_int
 from micrograd.engine import GRADIENT_OVERFLOW, Value, derivative_error, topological_order
 from micrograd.losses import SAMPLE_LOSSES
 from micrograd.ops import Op, scalar_math
@@ -99,8 +99,8 @@ def compile(
     if not callable(fn):
         raise TypeError(f"compile: fn must be callable, got {type(fn).__name__}")
     params = _check_params(params)
-    shapes = _example_shapes(example)
-    graph = _trace(fn, _example_rows(example, shapes), shapes, params, has_aux)
+    shapes, rows = _example_rows(example)
+    graph = _trace(fn, rows, shapes, params, has_aux)
     return Program(fn, params, shapes, graph, has_aux)
 
 
@@ -245,7 +245,7 @@ class Program:
         groups: dict[tuple[int, str, int], list[int]] = {}
         for i, node in enumerate(nodes):
             if node.kind == "op" and not constant[i]:
-                groups.setdefault((level[i], node.kind_op, len(node.inputs)), []).append(i)
+                groups.setdefault((level[i], node.op_name, len(node.inputs)), []).append(i)
         first_computed = const_start + len(constant_values)
         next_slot = first_computed
         order = sorted(groups)
@@ -273,7 +273,6 @@ class Program:
         self._params_by_slot = [self.params[index] for index in self._param_order]
 
         self._num_slots = next_slot
-        self._input_width = input_width
         self._param_start, self._const_start, self._first_computed = param_start, const_start, first_computed
         self._num_constants = len(constant_values)
         self._num_nodes = next_slot - first_computed
@@ -487,7 +486,7 @@ class Program:
         return f"inputs ({', '.join(parts)})" if parts else "no inputs"
 
     def _slot_name(self, slot: int) -> str:
-        if slot < self._input_width:
+        if slot < self._param_start:  # inputs come first
             row = 0
             for i, k in enumerate(self.input_shapes):
                 width = 1 if k is None else k
@@ -819,11 +818,11 @@ def _forward_error(rule: Op, inputs, shape: tuple[int, int], where: tuple[int, i
     node, sample = where
     args = _element(inputs, shape, node, sample)
     try:
-        scalar = rule.value(scalar_math, *args)
+        rule.value(scalar_math, *args)
     except (ArithmeticError, ValueError) as cause:
-        error = rule.error(args, cause)
+        error = rule.error(args, cause)  # what eager mode raises when the op refuses its inputs
     else:
-        error = rule.error(args, OverflowError(f"overflow (gives {scalar!r})"))
+        error = rule.overflow(args)  # and when the op's result is not finite
     _add_note(error, f"(compiled program: sample {sample} of the batch)")
     return error
 
@@ -878,14 +877,14 @@ def _add_note(error: BaseException, note: str) -> None:
 class _Node:
     """One node of a traced graph as plain data."""
 
-    __slots__ = ("kind", "where", "value", "kind_op", "inputs")
+    __slots__ = ("kind", "where", "value", "op_name", "inputs")
 
-    def __init__(self, kind: str, where: int = -1, value: float = 0.0, kind_op: str = "", inputs=()):
-        self.kind, self.where, self.value, self.kind_op, self.inputs = kind, where, value, kind_op, inputs
+    def __init__(self, kind: str, where: int = -1, value: float = 0.0, op_name: str = "", inputs=()):
+        self.kind, self.where, self.value, self.op_name, self.inputs = kind, where, value, op_name, inputs
 
     def signature(self):
         if self.kind == "op":
-            return (self.kind_op, self.inputs)
+            return (self.op_name, self.inputs)
         if self.kind == "const":
             return ("const", self.value, math.copysign(1.0, self.value))
         return (self.kind, self.where)
@@ -911,7 +910,7 @@ class _Graph:
 
 def _describe_node(node: _Node) -> str:
     if node.kind == "op":
-        return f"{node.kind_op} of nodes {list(node.inputs)}"
+        return f"{node.op_name} of nodes {list(node.inputs)}"
     if node.kind == "const":
         return f"the constant {node.value!r}"
     return f"{node.kind} {node.where}"
@@ -954,7 +953,7 @@ def _trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_au
         rule = v._rule
         # Every node keeps its traced value: a folded constant subgraph keeps eager mode's.
         if rule is not None:
-            nodes.append(_Node("op", value=v.data, kind_op=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
+            nodes.append(_Node("op", value=v.data, op_name=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
         elif id(v) in input_slot:
             nodes.append(_Node("input", where=input_slot[id(v)], value=v.data))
         elif id(v) in param_index:
@@ -988,32 +987,23 @@ def _check_params(params) -> list[Value]:
     return params
 
 
-def _example_shapes(example) -> list[int | None]:
+def _example_rows(example) -> tuple[list[int | None], list]:
+    """(per argument: None for a number, k for a list of k numbers; the example as floats)."""
     if isinstance(example, (str, bytes)) or not isinstance(example, (tuple, list)):
         raise TypeError(
             f"compile: example must be a tuple with one per-sample input per argument of fn, got {type(example).__name__}"
         )
-    shapes = []
+    shapes, rows = [], []
     for i, item in enumerate(example):
-        if _is_number(item):
-            shapes.append(None)
-        elif isinstance(item, (list, tuple, np.ndarray)) and len(item) and all(_is_number(x) for x in item):
-            if isinstance(item, np.ndarray) and item.ndim != 1:
-                raise TypeError(f"compile: example[{i}] must be a number or a flat list of numbers")
+        if isinstance(item, (list, tuple, np.ndarray)):
+            if not len(item) or np.ndim(item) != 1:
+                raise TypeError(f"compile: example[{i}] must be a number or a non-empty flat list of numbers")
+            rows.append([finite_number(x, f"compile: example[{i}][{j}]") for j, x in enumerate(item)])
             shapes.append(len(item))
         else:
-            raise TypeError(
-                f"compile: example[{i}] must be a number or a non-empty flat list of numbers, got {item!r:.60}"
-            )
-    return shapes
-
-
-def _example_rows(example, shapes) -> list:
-    return [float(item) if shape is None else [float(x) for x in item] for item, shape in zip(example, shapes)]
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+            rows.append(finite_number(item, f"compile: example[{i}]"))
+            shapes.append(None)
+    return shapes, rows
 
 
 # -- losses per sample, for training ---------------------------------------------------------
@@ -1025,8 +1015,12 @@ def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
     A per-sample loss that picks ``logits[label]`` builds a different graph for every label; a
     ``dot`` with the one-hot row builds the same one.
     """
+    num_classes = positive_int(num_classes, "one_hot: num_classes")
     labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) and not np.all(labels == np.round(labels)):
+    numeric = np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)
+    if labels.dtype == bool or not numeric:
+        raise TypeError(f"one_hot: labels must be class indices, got an array of {labels.dtype}")
+    if labels.ndim != 1 or not np.all(labels == np.round(labels)):
         raise ValueError("one_hot: labels must be a flat list of class indices")
     labels = labels.astype(np.intp)
     if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
@@ -1045,6 +1039,9 @@ def compile_loss(model, loss: str, *, num_features: int, target_size: int | None
     """
     if loss not in SAMPLE_LOSSES:
         raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(SAMPLE_LOSSES)}")
+    num_features = positive_int(num_features, "compile_loss: num_features")
+    if target_size is not None:
+        target_size = positive_int(target_size, "compile_loss: target_size")
     per_sample = SAMPLE_LOSSES[loss]
 
     def fn(x, target):

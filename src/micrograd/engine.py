@@ -121,7 +121,7 @@ def _binary(rule: Op, reflected: bool = False):
         except (ArithmeticError, ValueError) as error:
             raise rule.error((a.data, b.data), error) from None
         if data - data:  # inf or nan: Python's + - * / overflow silently
-            raise _overflow(rule, (a.data, b.data))
+            raise rule.overflow((a.data, b.data))
         out = _new(Value)
         out.data = data
         out.grad = 0.0
@@ -220,7 +220,7 @@ def topological_order(roots: Iterable[Value]) -> list[Value]:
 def _apply_many(rule: Op, inputs: list[Value]) -> Value:
     data = rule.value(scalar_math, *[v.data for v in inputs])
     if data - data:
-        raise _overflow(rule, [v.data for v in inputs])
+        raise rule.overflow([v.data for v in inputs])
     out = _new(Value)
     out.data = data
     out.grad = 0.0
@@ -305,10 +305,6 @@ def _interior_postorder(root: Value) -> list[Value]:
                 if child._rule is not None:
                     push(child)
     return order
-
-
-def _overflow(rule: Op, inputs) -> OverflowError:
-    return OverflowError(f"{rule.describe(inputs)} overflows: the result exceeds the float64 range")
 
 
 GRADIENT_OVERFLOW = "gradient overflow: it exceeds the float64 range"

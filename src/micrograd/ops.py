@@ -105,8 +105,12 @@ class Op:
             if reason is not None:
                 return reason
         if isinstance(cause, OverflowError) or "overflow" in str(cause):
-            return OverflowError(f"{self.describe(inputs)} overflows: the result exceeds the float64 range")
+            return self.overflow(inputs)
         return ValueError(f"{self.describe(inputs)} is not defined: {cause}")
+
+    def overflow(self, inputs) -> OverflowError:
+        """The exception for a result beyond the float64 range (Python's + - * / give inf instead)."""
+        return OverflowError(f"{self.describe(inputs)} overflows: the result exceeds the float64 range")
 
 
 _INFIX = {"+", "-", "*", "/", "**"}
