@@ -39,7 +39,6 @@ PUBLISHED = [
     "Value(data=-8.0",  # L = (a*b + c) * f
     "-1.9999999999953388",  # dL/dc by nudging c by 0.0001
     "-7.286496",  # L after one step along the gradient
-    "0.7071",  # the neuron's output
     "0.7071066904050358",  # the lesson's PyTorch neuron (bias rounded through float32) ...
     "-1.5000003851533106",
     "1.0000002567688737",
@@ -58,6 +57,7 @@ PUBLISHED_LINES = [
     "dL/df = 4.0",
     "dL/de = -2.0",
     "dL/dd = -2.0",
+    "n = 0.8814, o = tanh(n) = 0.7071",  # the neuron's forward pass (a whole line: the PyTorch cell prints 0.7071 too)
     "do/dx1 = -1.5000",
     "do/dw1 = 1.0000",
     "do/dx2 = 0.5000",

@@ -13,7 +13,9 @@ from micrograd.plot import (
     decision_regions,
     model_outputs,
     plot_decision_boundary,
+    plot_training_curves,
 )
+from micrograd.train import History
 
 pytest.importorskip("matplotlib")
 
@@ -148,3 +150,43 @@ def test_plot_decision_boundary_refuses_bad_arguments(tmp_path, options, error, 
         plot_decision_boundary(arguments.pop("model"), arguments.pop("data"), tmp_path / "p.png", **arguments)
     assert type(caught.value) is error and message in str(caught.value)
     assert not (tmp_path / "p.png").exists()
+
+
+def drawn_curves(monkeypatch, history) -> tuple:
+    """``plot_training_curves``'s figure, caught before it is saved: (loss axes, accuracy axes)."""
+    import micrograd.plot
+
+    caught = []
+    monkeypatch.setattr(micrograd.plot, "_save", lambda figure, path: caught.append(figure))
+    plot_training_curves(history, "unused.png")
+    return tuple(caught[0].axes)
+
+
+def test_training_curves_draw_every_step_loss_on_a_log_scale(monkeypatch):
+    history = History(loss=[1.0, 0.5, 0.25, 0.2], accuracy=[0.5, 0.75, 1.0, 1.0])  # full batch: one line each
+    loss_axes, accuracy_axes = drawn_curves(monkeypatch, history)
+    assert loss_axes.get_yscale() == "log" and accuracy_axes.get_yscale() == "linear"
+    (loss_line,) = loss_axes.get_lines()
+    (accuracy_line,) = accuracy_axes.get_lines()
+    assert loss_line.get_xdata().tolist() == [0, 1, 2, 3] and loss_line.get_ydata().tolist() == history.loss
+    assert accuracy_line.get_ydata().tolist() == [50.0, 75.0, 100.0, 100.0]  # percent
+
+
+def test_training_curves_of_mini_batches_add_a_running_mean(monkeypatch):
+    loss = [float(k % 2) + 1.0 for k in range(50)]  # 1, 2, 1, 2, ...: noisy, mean 1.5
+    history = History(loss=loss, accuracy=[0.5] * 50, batch_size=8)
+    loss_axes, _ = drawn_curves(monkeypatch, history)
+    raw, smooth = loss_axes.get_lines()
+    assert raw.get_ydata().tolist() == loss
+    window = 2  # 50 steps // 25
+    assert smooth.get_xdata()[0] == window - 1 and np.allclose(smooth.get_ydata(), 1.5)
+
+
+def test_training_curves_refuse_histories_that_cannot_be_drawn(tmp_path):
+    with pytest.raises(ValueError, match="history has 2 losses but 1 accuracies"):
+        plot_training_curves(History(loss=[1.0, 0.5], accuracy=[0.5]), tmp_path / "c.png")
+    with pytest.raises(ValueError, match="history has no loss values"):
+        plot_training_curves(History(), tmp_path / "c.png")
+    with pytest.raises(TypeError, match="history needs a list of loss values"):
+        plot_training_curves({"loss": [1.0]}, tmp_path / "c.png")
+    assert not (tmp_path / "c.png").exists()

@@ -139,7 +139,7 @@ def rewrite(path, change):
         (lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]), "not valid JSON"),
         (lambda p: p.write_text(""), "not valid JSON"),
         (lambda p: p.write_text("hello, I am not JSON"), "not valid JSON"),
-        (lambda p: p.write_bytes(pickle.dumps(MLP(2, [1], seed=0))), "not"),
+        (lambda p: p.write_bytes(pickle.dumps(MLP(2, [1], seed=0))), "not UTF-8 text; binary or pickle file"),
         (lambda p: p.write_bytes(bytes(range(256))), "not UTF-8"),
         (lambda p: p.write_text("[1, 2, 3]"), "expected a JSON object"),
         (lambda p: rewrite(p, lambda s: s.update(version=2)), "unsupported version 2"),
