@@ -1,6 +1,6 @@
 """The benchmark suite: micrograd 0.1.0, this engine (eager and compiled) and PyTorch, side by side in one run.
 
-    python bench/run.py            # every workload (about five minutes); writes bench/results/README.md,
+    python bench/run.py            # every workload (about three and a half minutes); writes bench/results/README.md,
                                    # bench/results/chart.png and bench/results/results.json
     python bench/run.py --quick    # smaller sizes, one round: a look in half a minute, written to a
                                    # folder under the system's temporary directory (it prints which)
