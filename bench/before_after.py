@@ -41,13 +41,13 @@ def moons_step(steps: int) -> dict:
     params = model.parameters()
     best = float("inf")
     for _ in range(steps):
-        start = time.perf_counter()
+        start = time.process_time()
         loss = hinge([model(x) for x in X], y) + l2_penalty(params, 1e-4)
         model.zero_grad()
         loss.backward()
         for p in params:
             p.data -= 0.1 * p.grad
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return {"ms_per_step": best * 1e3, "check": [loss.data, params[0].grad]}
 
 

@@ -72,7 +72,7 @@ def test_lesson_expression_graph_has_ordered_inputs_and_op_names():
     assert d._prev == (e, c)
     assert d._op == "+" and e._op == "*" and a._op == ""
     assert a._prev == ()
-    assert (a.tanh())._op == "tanh" and (a**2)._op == "**" and a.relu()._op == "ReLU"
+    assert (a.tanh())._op == "tanh" and (a**2)._op == "**2" and a.relu()._op == "ReLU"
     assert len({a, b, c}) == 3  # hashed by identity, as the lesson's sets need
 
 
