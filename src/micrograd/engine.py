@@ -207,9 +207,10 @@ def dot(weights: Sequence[Value | float], inputs: Sequence[Value | float]) -> Va
 def topological_order(roots: Iterable[Value]) -> list[Value]:
     """Every Value the ``roots`` depend on, leaves included, each once and after all its inputs.
 
-    The order is deterministic (inputs in argument order), and an explicit stack stands in for
-    recursion, so a chain of a million ops is fine. ``backward()`` walks it in reverse; pictures
-    and the compiler read it too.
+    The order is deterministic: a depth-first walk that takes a node's inputs last to first (the
+    order in which the original demo's gradients add up to its printed numbers, to the last digit).
+    An explicit stack stands in for recursion, so a chain of a million ops is fine. ``backward()``
+    walks it in reverse; pictures and the compiler read it too.
     """
     order, seen = [], set()
     for root in roots:
@@ -226,13 +227,13 @@ def topological_order(roots: Iterable[Value]) -> list[Value]:
                     order.append(node)
                     continue
                 push(node)
-                push(None)  # then its inputs not seen yet, the first on top to come first
-                if y is not None and y not in seen:
-                    push(y)
+                push(None)  # then its inputs not seen yet; the last, on top, is ordered first
                 if type(x) is tuple:
-                    stack += [v for v in reversed(x) if v not in seen]
+                    stack += [v for v in x if v not in seen]
                 elif x not in seen:
                     push(x)
+                if y is not None and y not in seen:
+                    push(y)
     return order
 
 
