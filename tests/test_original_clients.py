@@ -229,3 +229,30 @@ def test_the_lessons_library_snippets():
     value, grads = torch_grads(torch_loss, *[p.data for p in params])
     assert loss.data == pytest.approx(value, rel=1e-12)
     assert [p.grad for p in params] == pytest.approx(grads, rel=1e-10, abs=1e-14)
+
+
+def test_the_extending_page_runs_and_prints_what_it_says(capsys):
+    import re
+    from pathlib import Path
+
+    from micrograd import ops
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "extending.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    try:
+        for block in blocks:
+            exec(block, {})
+        printed = capsys.readouterr().out.split("\n")
+        # by hand: d/dx e^(2x) = 2 e^(2x) at 0.5; softsign(-3) = -3/4, its slope 1 / (1 + 3)**2
+        assert printed[0] == f"{round(2 * math.exp(1.0), 6)}"
+        assert printed[1] == "-0.75 0.0625 softsign"
+        assert Value(0.3).softsign()._rule.name == "softsign"
+        w = Value(0.5)
+        program = compile(lambda x: (x * w).softsign(), [w], example=(2.0,))  # the table's op compiles
+        assert program([2.0]) == pytest.approx(1.0 / 2.0)
+    finally:
+        for name in ("exp2", "softsign"):
+            if name in vars(Value):
+                delattr(Value, name)
+        ops.OPS.pop("softsign", None)

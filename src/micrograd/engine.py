@@ -13,7 +13,7 @@ from micrograd import ops
 from micrograd._checks import finite_number
 from micrograd.ops import GRADIENT_OVERFLOW, Op, derivative_error, scalar_math  # noqa: F401 (compile's too)
 
-__all__ = ["Value", "total", "dot", "topological_order"]
+__all__ = ["Value", "total", "dot", "topological_order", "op_method"]
 
 
 class Value:
@@ -133,9 +133,10 @@ def _not_finite(node: Value, order: list[Value]) -> Exception:
 _new = object.__new__
 
 
-def _operator(rule: Op, reflected: bool = False) -> Callable[..., Value]:
+def op_method(rule: Op, reflected: bool = False) -> Callable[..., Value]:
     """The one place where an op makes a node: Value's method for ``rule`` (``x + y``, ``x.tanh()``;
     ``reflected`` for ``2 - x``), or for an op of many inputs the function of the tuple of them.
+    ``Value.softsign = op_method(SOFTSIGN)`` adds your own op (docs/extending.md).
 
     The node is written out here rather than by a helper: an op takes half the time (measured).
     """
@@ -171,21 +172,21 @@ def _operator(rule: Op, reflected: bool = False) -> Callable[..., Value]:
     return apply
 
 
-Value.__add__, Value.__radd__ = _operator(ops.ADD), _operator(ops.ADD, reflected=True)
-Value.__sub__, Value.__rsub__ = _operator(ops.SUB), _operator(ops.SUB, reflected=True)
-Value.__mul__, Value.__rmul__ = _operator(ops.MUL), _operator(ops.MUL, reflected=True)
-Value.__truediv__, Value.__rtruediv__ = _operator(ops.DIV), _operator(ops.DIV, reflected=True)
-Value.__neg__, Value.__rpow__ = _operator(ops.NEG), _operator(ops.POW_CONST_BASE, reflected=True)
+Value.__add__, Value.__radd__ = op_method(ops.ADD), op_method(ops.ADD, reflected=True)
+Value.__sub__, Value.__rsub__ = op_method(ops.SUB), op_method(ops.SUB, reflected=True)
+Value.__mul__, Value.__rmul__ = op_method(ops.MUL), op_method(ops.MUL, reflected=True)
+Value.__truediv__, Value.__rtruediv__ = op_method(ops.DIV), op_method(ops.DIV, reflected=True)
+Value.__neg__, Value.__rpow__ = op_method(ops.NEG), op_method(ops.POW_CONST_BASE, reflected=True)
 for _rule in (ops.ABS, ops.EXP, ops.LOG, ops.SQRT, ops.TANH, ops.SIGMOID, ops.RELU, ops.SOFTPLUS, ops.SIN, ops.COS):
-    setattr(Value, _rule.name, _operator(_rule))  # x.exp(), x.relu(), ...
+    setattr(Value, _rule.name, op_method(_rule))  # x.exp(), x.relu(), ...
 Value.__abs__ = Value.abs
-_pow, _sum, _dot = _operator(ops.POW), _operator(ops.SUM), _operator(ops.DOT)
+_pow, _sum, _dot = op_method(ops.POW), op_method(ops.SUM), op_method(ops.DOT)
 
 
 @lru_cache(maxsize=1024, typed=True)  # typed: x ** 2 is drawn '**2', x ** 2.0 '**2.0'
 def _power(k: float) -> Callable[[Value], Value]:
     _number(k)  # a finite number, or an error that says what it is
-    return _operator(ops.power(k))
+    return op_method(ops.power(k))
 
 
 def total(values: Iterable[Value | float]) -> Value:
