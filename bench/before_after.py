@@ -6,9 +6,10 @@
 "before" is another Python with an earlier micrograd installed (for instance the commit before a change:
 ``git archive COMMIT | tar -x -C DIR`` and ``pip install DIR`` into a fresh virtual environment); "after" is
 this Python with this checkout's src/. Three workloads, each in a fresh process, the two engines taking turns
-round after round; each keeps its fastest round, and the table shows after / before as a ratio:
+round after round; each keeps its fastest round, and the table shows after / before as a ratio. The first two
+are timed in CPU time (time.process_time), which other processes on a shared machine disturb less:
 
-- the README expression, build + backward (bench/engine_workloads.py's ``readme``);
+- the README expression, build + backward;
 - one eager training step of the original demo: MLP(2, [16, 16, 1]) on 100 points, hinge loss + l2;
 - bench/engine_workloads.py's random graph of 1,000,000 ops (100,000 with --quick), build + backward.
 """
@@ -51,9 +52,27 @@ def moons_step(steps: int) -> dict:
     return {"ms_per_step": best * 1e3, "check": [loss.data, params[0].grad]}
 
 
+def readme(repetitions: int) -> dict:
+    """The README expression, build + backward, microseconds per repetition (best of 5 runs)."""
+    sys.path.insert(0, str(HERE / "peers"))
+    from common import README_POINT, readme_graph
+
+    from micrograd.engine import Value
+
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        for _ in range(repetitions):
+            a, b = Value(README_POINT[0]), Value(README_POINT[1])
+            g = readme_graph(a, b)
+            g.backward()
+        best = min(best, time.process_time() - start)
+    return {"us_per_rep": best / repetitions * 1e6, "check": [g.data, a.grad, b.grad]}
+
+
 def run(python: str, env: dict, workload: str, n: int) -> dict:
-    if workload == "moons":
-        command = [python, str(Path(__file__)), "--worker", "moons", str(n)]
+    if workload in ("moons", "readme"):
+        command = [python, str(Path(__file__)), "--worker", workload, str(n)]
     else:
         command = [python, str(WORKLOADS), workload, str(n)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=ROOT)
@@ -71,7 +90,8 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(moons_step(int(args.worker[1]))))
+        worker = moons_step if args.worker[0] == "moons" else readme
+        print(json.dumps(worker(int(args.worker[1]))))
         return
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     engines = {
