@@ -427,7 +427,7 @@ function updateGraphNumbers(graph) {
 // Pan and zoom: the scene's transform. Opens fitted when the graph is small enough to read
 // fitted, else at a readable scale with the output end (the loss, on the right) in view.
 const view = {scale: 1, x: 0, y: 0};
-const READABLE = 0.55;
+const READABLE = 0.8;  // the smallest scale at which the boxes' text reads well
 
 function applyView() {
   const scene = $("scene");
@@ -511,9 +511,9 @@ function showStepper() {
       : `<p>Forward: <b>${escape(box.label || box.op)}</b> = ${escape(box.op)}(its inputs) = <span data-role="data">${fmt(box.data)}</span></p>`;
     if (box) mark(box.key, "current");
   } else {
+    // backward() starts every grad at 0 and the root's at 1, then adds what each step sends back
     const done = graph.steps.slice(0, position - forward.length);
-    const rootKey = graph.boxes[graph.boxes.length - 1].key;
-    setBox(rootKey, graph.boxes[graph.boxes.length - 1].data, 1.0);
+    graph.boxes.forEach((box, n) => setBox(box.key, box.data, n === graph.boxes.length - 1 ? 1.0 : 0.0));
     for (const step of done) {
       for (const input of step.inputs) {
         if (showsNode(input.node)) {
@@ -540,7 +540,7 @@ function describeStep(step, number) {
     const node = state.graph.nodes[key];
     return escape(node.label || (node.box !== key ? `${node.box}'s ${node.op}` : node.op ? `${node.op} ${key}` : `constant ${key}`));
   };
-  let html = `<p>Backward step ${number} of ${state.graph.steps.length}: node <b>${name(step.node)}</b> (${escape(step.op)}),
+  let html = `<p>Backward step ${number} of ${state.graph.steps.length}: node <b data-step-node="${escape(step.node)}">${name(step.node)}</b> (${escape(step.op)}),
     its grad <span data-role="grad" data-value="${step.grad}">${fmt(step.grad)}</span>.`;
   if (!step.inputs.length) return html + " It is 0: nothing flows back (backward() skips it).</p>";
   html += ` Each input gets local derivative &times; this grad, added to what it has:</p>
