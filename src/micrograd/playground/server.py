@@ -115,15 +115,18 @@ class Sessions:
     def get(self, key) -> _Tab:
         with self._lock:
             tab = self._tabs.get(key) if isinstance(key, str) else None
-            if tab is None or time.monotonic() - tab.last_used > self.idle_seconds:
-                self._tabs.pop(key, None) if tab is not None else None
+            if tab is not None and time.monotonic() - tab.last_used > self.idle_seconds:
+                del self._tabs[key]
+                tab = None
+            if tab is None:
                 raise RequestError(HTTPStatus.NOT_FOUND, "no such session (it may have expired): reload the page")
             tab.last_used = time.monotonic()
             return tab
 
     def close(self, key) -> None:
         with self._lock:
-            self._tabs.pop(key, None)
+            if isinstance(key, str):
+                self._tabs.pop(key, None)
 
 
 class PlaygroundServer(ThreadingHTTPServer):

@@ -104,8 +104,7 @@ class Session:
 
     def __init__(self, settings: Settings = Settings()):
         self.settings = settings
-        self.last_used = time.monotonic()
-        self._resets = 0
+        self.data_version = self.model_version = 0  # counted up as the page's points or model change
         self._load_problem()
 
     # -- what the page changes ---------------------------------------------------------------
@@ -160,14 +159,12 @@ class Session:
 
         outputs = self._neuron_program.forward(self._grid)  # (cells, neurons): every layer's outputs
         classes = predicted_classes(outputs[:, -self.model.nouts[-1] :])
-        history = self.history[have_history:] if have_history <= len(self.history) else self.history
+        start = have_history if have_history <= len(self.history) else 0
         frame = {
             "step": self.step,
             "model_version": self.model_version,
-            "history_from": have_history if have_history <= len(self.history) else 0,
-            "history": history,
-            "loss": self._loss,
-            "outputs_per_cell": outputs.shape[1],
+            "history_from": start,
+            "history": self.history[start:],
             "heatmaps": _base64(np.ascontiguousarray(outputs.T, dtype="<f4")),
             "classes": _base64(np.asarray(classes, dtype=np.uint8)),
             "weights": self.model.to_dict()["weights"],
@@ -227,13 +224,9 @@ class Session:
 
     # -- inside ------------------------------------------------------------------------------
 
-    @property
-    def _loss(self) -> dict:
-        return self.history[-1][1] if self.history else {}
-
     def _load_problem(self) -> None:
         self.problem: Problem = make_problem(self.settings.dataset, self.settings.seed)
-        self.data_version = getattr(self, "data_version", 0) + 1
+        self.data_version += 1
         self._resets = 0
         self._new_model()
 
@@ -251,7 +244,7 @@ class Session:
         widths = [*settings.hidden, output_count(self.loss_name, classes)]
         seed = settings.seed * 1000 + self._resets
         self.model = MLP(2, widths, ACTIVATIONS[settings.activation], seed=seed)
-        self.model_version = getattr(self, "model_version", 0) + 1
+        self.model_version += 1
         self._neuron_program = compile(_every_neuron(self.model), self.model.parameters(), example=([0.0, 0.0],))
         low, high = problem.bounds
         centres = low + (np.arange(GRID) + 0.5) * (high - low) / GRID
