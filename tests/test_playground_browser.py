@@ -220,6 +220,9 @@ def test_a_points_graph_shows_the_engines_numbers(driver, server):
     assert sorted(key for key, _, _ in shown) == sorted(expanded)
     for key, data, grad in shown:
         assert (float(data), float(grad)) == (expanded[key].data, expanded[key].grad), key
+    click(driver, "stepper-end")  # the stepper, run to its end, leaves every box as backward() does
+    for key, data, grad in boxes_on_page(driver):
+        assert float(grad) == pytest.approx(expanded[key].grad, rel=1e-12, abs=1e-300), key
     driver.find_element("css selector", "input[value=neurons]").click()
     wait(driver, lambda: driver.execute_script("return window.playground.graph.view === 'neurons' && !window.playground.busy"))
 

@@ -45,7 +45,6 @@ CHOICES = {
     "max_layers": MAX_LAYERS,
     "max_neurons": MAX_NEURONS,
     "max_batch": MAX_BATCH,
-    "views": list(VIEWS),
 }
 """What the page offers, sent to it once: every menu is filled from here."""
 
@@ -211,6 +210,10 @@ class Session:
                 if n.value is not None
             },
             "steps": backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None}),
+            # expand_dot's products: each has its dot's grad, so the stepper gives it when the dot's step comes
+            "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"}
+            if view == "scalars"
+            else {},
         }
         if layout:
             from micrograd.playground.layout import lay_out

@@ -515,6 +515,9 @@ function showStepper() {
     const done = graph.steps.slice(0, position - forward.length);
     graph.boxes.forEach((box, n) => setBox(box.key, box.data, n === graph.boxes.length - 1 ? 1.0 : 0.0));
     for (const step of done) {
+      if (graph.view === "scalars") {  // a dot drawn as products: each product's grad is the dot's
+        for (const key of graph.products[step.node] || []) setBox(key, graph.boxes.find((b) => b.key === key).data, step.grad);
+      }
       for (const input of step.inputs) {
         if (showsNode(input.node)) {
           const box = graph.boxes.find((b) => b.key === boxOf(input.node));
