@@ -173,6 +173,7 @@ def test_backprop_steps_sum_a_value_used_twice_and_end_at_backward():
     add_a = [row for step in steps for row in step["inputs"] if row["node"] == "a"]
     assert [row["added"] for row in add_a] == pytest.approx([g_sum, g_sum * -2.0, g_sum * -2.0])
     assert add_a[2]["before"] == pytest.approx(add_a[1]["after"])  # c = a + a: the second use adds on
+    assert [row["use"] for row in add_a] == [1, 2, 3]
     assert add_a[-1]["after"] == a.grad == pytest.approx(g_sum * (1 - 4.0))
     finals = {}
     for step in steps:
@@ -210,6 +211,7 @@ def test_point_graph_numbers_are_the_engines(view):
     else:  # expand_dot: a product box per weight
         products = [b for b in graph["boxes"] if b["op"] == "*" and "." in b["label"]]
         assert len(products) == 3 * 2 + 2 * 3 + 2
+    assert graph["steps_match_backward"] is True
     layout = graph["layout"]
     assert set(layout["at"]) == set(boxes)
     # left to right: the loss is the rightmost box, the inputs x0 and x1 the leftmost of their kind

@@ -269,6 +269,7 @@ def test_the_stepper_walks_backward_in_its_order_with_the_right_numbers(driver, 
     # the box each step highlights is the node's own, or its neuron's
     assert seen[0] == key_of[id(root)] and set(seen) >= set(neurons)
     assert driver.execute_script("return window.playground.stepper") == forward + len(order)
+    assert "every grad here is the one backward() left" in text(driver, "stepper-text")
     for key, data, grad in boxes_on_page(driver):  # at the end every box shows backward()'s grads
         expected = neurons[key] if key in neurons else value_of[key]
         assert float(grad) == pytest.approx(expected.grad, rel=1e-12, abs=1e-300), key

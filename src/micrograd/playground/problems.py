@@ -88,8 +88,9 @@ def make_problem(name: str, seed: int) -> Problem:
         points = _DRAWN[name](rng, SAMPLES)
         rng.shuffle(points)
         cut = len(points) * TRAIN_PERCENT // 100
-        part = lambda rows, kind: Dataset([p[:2] for p in rows], [p[2] for p in rows], 2, name=f"{name}/{kind}")
-        return Problem(name, part(points[:cut], "train"), part(points[cut:], "test"), (-6.0, 6.0))
+        train, test = (Dataset([p[:2] for p in rows], [p[2] for p in rows], 2, name=f"{name}/{part}")
+                       for rows, part in ((points[:cut], "train"), (points[cut:], "test")))
+        return Problem(name, train, test, (-6.0, 6.0))
     from micrograd.data import moons, yinyang
 
     if name == "moons":

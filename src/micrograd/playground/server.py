@@ -193,7 +193,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_PUT
 
-    def log_message(self, format, *args):  # requests are many and routine: only errors are logged
+    def log_request(self, code="-", size="-"):  # requests are many and routine: only errors are logged
         pass
 
     # -- routing -----------------------------------------------------------------------------
@@ -220,7 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":  # a HEAD answer has headers only
+                self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the page went away: nothing to clean up
             self.close_connection = True
 

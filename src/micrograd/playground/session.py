@@ -12,6 +12,7 @@ in ``micrograd.ops`` for its vector-Jacobian product, as ``Value.backward`` does
 from __future__ import annotations
 
 import base64
+import math
 import random
 import time
 from dataclasses import asdict, dataclass, fields, replace
@@ -193,6 +194,7 @@ class Session:
             raise ValueError(f"index must be 0 to {len(data) - 1} for the {part} set, got {index}")
         root, neuron_of = self._point_root(data.X[index], data.y[index])
         nodes = graph_nodes(root, expand_dot=view == "scalars", max_nodes=2000)
+        steps = backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None})
         box_of = {n.key: neuron_of.get(id(n.value), n.key) for n in nodes} if view == "neurons" else {}
         boxes = _neuron_boxes(nodes, box_of) if view == "neurons" else _scalar_boxes(nodes)
         graph = {
@@ -209,7 +211,8 @@ class Session:
                 for n in nodes
                 if n.value is not None
             },
-            "steps": backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None}),
+            "steps": steps,
+            "steps_match_backward": _steps_match(steps, nodes),
             # expand_dot's products: each has its dot's grad, so the stepper gives it when the dot's step comes
             "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"}
             if view == "scalars"
@@ -320,9 +323,11 @@ def backprop_steps(root: Value, key_of: dict[int, str]) -> list[dict]:
     node of ``reversed(topological_order([root]))`` that was computed from others, with its
     gradient ``g`` and, for each input, the op's local derivative (its vector-Jacobian product
     for a gradient of 1), what it adds (the product for ``g``) and the input's grad before and
-    after. An input used twice gets two additions: their sum is its grad. ``key_of`` names the
-    nodes (``id(Value) -> key``). The grads the steps end with equal ``.grad`` after ``backward()``."""
+    after, and which use of the input it is (1, 2, ...). An input used twice gets two additions:
+    their sum is its grad. ``key_of`` names the nodes (``id(Value) -> key``). The grads the steps
+    end with equal ``.grad`` after ``backward()``."""
     grads = {id(root): 1.0}
+    uses = {}  # how many contributions each input has had so far
     steps = []
     for node in reversed(topological_order([root])):
         rule = node._rule
@@ -340,10 +345,22 @@ def backprop_steps(root: Value, key_of: dict[int, str]) -> list[dict]:
         for v, d, a in zip(inputs, local, added):
             before = grads.get(id(v), 0.0)
             grads[id(v)] = before + a
+            uses[id(v)] = uses.get(id(v), 0) + 1
             step["inputs"].append(
-                {"node": key_of[id(v)], "local": d, "added": a, "before": before, "after": grads[id(v)]}
+                {"node": key_of[id(v)], "local": d, "added": a, "before": before, "after": grads[id(v)], "use": uses[id(v)]}
             )
     return steps
+
+
+def _steps_match(steps: list[dict], nodes) -> bool:
+    """Whether the grads the steps add up to are the ``.grad`` that ``backward()`` left on each node
+    (to 12 digits: the two may add a node's contributions in another order)."""
+    finals = {row["node"]: row["after"] for step in steps for row in step["inputs"]}
+    return all(
+        math.isclose(finals.get(n.key, 0.0), n.value.grad, rel_tol=1e-12, abs_tol=1e-300)
+        for n in nodes
+        if n.value is not None and n.value is not nodes[-1].value
+    )
 
 
 def _scalar_boxes(nodes) -> list[dict]:

@@ -545,17 +545,26 @@ function describeStep(step, number) {
   };
   let html = `<p>Backward step ${number} of ${state.graph.steps.length}: node <b data-step-node="${escape(step.node)}">${name(step.node)}</b> (${escape(step.op)}),
     its grad <span data-role="grad" data-value="${step.grad}">${fmt(step.grad)}</span>.`;
-  if (!step.inputs.length) return html + " It is 0: nothing flows back (backward() skips it).</p>";
-  html += ` Each input gets local derivative &times; this grad, added to what it has:</p>
-    <table><tr><th>input</th><th>local</th><th>adds</th><th>grad before</th><th>after</th></tr>`;
-  for (const input of step.inputs) {
-    const summed = input.before !== 0;
-    html += `<tr class="${summed ? "summed" : ""}" data-node="${escape(input.node)}" data-local="${input.local}"
-      data-added="${input.added}" data-before="${input.before}" data-after="${input.after}">
-      <td>${name(input.node)}</td><td>${fmt(input.local)}</td><td>${fmt(input.added)}</td>
-      <td>${fmt(input.before)}</td><td>${fmt(input.after)}${summed ? " (sum)" : ""}</td></tr>`;
+  if (!step.inputs.length) {
+    html += " It is 0: nothing flows back (backward() skips it).</p>";
+  } else {
+    html += ` Each input gets local derivative &times; this grad, added to what it has:</p>
+      <table><tr><th>input</th><th>local</th><th>adds</th><th>grad before</th><th>after</th></tr>`;
+    for (const input of step.inputs) {
+      const summed = input.use > 1;  // this value's second (or later) use: its grad is a sum
+      html += `<tr class="${summed ? "summed" : ""}" data-node="${escape(input.node)}" data-local="${input.local}"
+        data-added="${input.added}" data-before="${input.before}" data-after="${input.after}">
+        <td>${name(input.node)}</td><td>${fmt(input.local)}</td><td>${fmt(input.added)}</td>
+        <td>${fmt(input.before)}</td><td>${fmt(input.after)}${summed ? ` (sum of ${input.use})` : ""}</td></tr>`;
+    }
+    html += "</table><p class=\"note\">A highlighted row is a value used more than once: its grad is the sum of what each use sends back.</p>";
   }
-  return html + "</table><p class=\"note\">A highlighted row is a value used more than once: its grad is the sum of what each use sends back.</p>";
+  if (number === state.graph.steps.length) {
+    html += state.graph.steps_match_backward
+      ? "<p data-role=\"check\">Done: every grad here is the one backward() left in .grad.</p>"
+      : "<p data-role=\"check\">These sums differ from backward()'s .grad: please report this.</p>";
+  }
+  return html;
 }
 
 function escape(text) {
