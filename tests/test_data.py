@@ -2,6 +2,7 @@
 
 import math
 import random
+import re
 from collections import Counter
 
 import numpy as np
@@ -157,6 +158,17 @@ def test_yinyang_points_drawn_in_small_dots_are_uniform_over_their_area():
     assert abs(sum(distance) / n - 2 / 3) < 4 * 0.236 / math.sqrt(n)
     assert abs(sum(d * d for d in distance) / n - 1 / 2) < 4 * 0.289 / math.sqrt(n)
     assert abs(sum(dx / (d * r) for (dx, _), d in zip(offsets, distance)) / n) < 4 * 0.71 / math.sqrt(n)
+
+
+def test_a_subset_refuses_indices_outside_the_dataset_naming_them():
+    data_set = Dataset([[0.0], [1.0], [2.0]], [0, 1, 0], 2, name="three")
+    assert data_set.subset([2, 0]).X == [[2.0], [0.0]]
+    # -1 used to wrap around to the last sample
+    for indices, bad in (([-1], "indices[0] is -1"), ([0, 3], "indices[1] is 3")):
+        with pytest.raises(IndexError, match=rf"dataset 'three': {re.escape(bad)}, outside 0..2 \(3 samples\)"):
+            data_set.subset(indices)
+    with pytest.raises(TypeError, match=r"dataset 'three': indices\[0\] must be a whole number, got float"):
+        data_set.subset([1.0])
 
 
 # Digits -----------------------------------------------------------------------------------------

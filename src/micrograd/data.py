@@ -69,9 +69,15 @@ class Dataset:
         return f"Dataset({self.name!r}, {len(self)} samples, {self.num_features} features, {self.num_classes} classes)"
 
     def subset(self, indices: Sequence[int]) -> Dataset:
-        """The samples at ``indices``, in that order."""
+        """The samples at ``indices``, in that order. Each index is a whole number from 0 to
+        ``len(self) - 1``: a negative one is an ``IndexError``, not a count from the end."""
         if not indices:
             raise ValueError(f"dataset {self.name!r}: a subset needs at least one index")
+        for k, i in enumerate(indices):
+            if not 0 <= whole_number(i, f"dataset {self.name!r}: indices[{k}]") < len(self):
+                raise IndexError(
+                    f"dataset {self.name!r}: indices[{k}] is {i}, outside 0..{len(self) - 1} ({len(self)} samples)"
+                )
         X, y = self.X, self.y
         return Dataset._checked([X[i] for i in indices], [y[i] for i in indices], self.num_classes, self.name)
 
