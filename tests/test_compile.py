@@ -689,6 +689,36 @@ def test_a_number_taken_from_data_is_refused():
         program.forward(np.array([[1.0, 2.0, 3.0], [5.0, 1.0, 0.0]]))
 
 
+def test_a_branch_a_later_sample_of_the_first_batch_takes_is_refused():
+    def branchy(x):
+        return x * 10.0 if x.data < 1 else x * 15.0
+
+    program = compile(branchy, [], example=(0.0,))
+    # eager mode gives [5, 30]; checking sample 0 alone (the first that differs from the example)
+    # let the program replay the `x * 10` branch for both and return [5, 20]
+    with pytest.raises(DataDependentGraphError, match="sample 1 of the batch"):
+        program.forward(np.array([0.5, 2.0]))
+
+
+def test_the_first_call_checks_the_first_batch_up_to_a_bound_of_traced_nodes():
+    calls = [0]
+
+    def counted(x):
+        calls[0] += 1
+        return (x * 2.0).tanh()  # 4 nodes: x, 2.0, *, tanh
+
+    program = compile(counted, [], example=(0.0,))
+    assert calls[0] == 1
+    batch = np.linspace(0.1, 1.0, 100)  # no sample equals the example
+    program.forward(batch)
+    assert calls[0] == 1 + 100  # every sample of a small first batch traced again
+    program.forward(-batch)
+    assert calls[0] == 101  # later batches are not
+    program = compile(counted, [], example=(0.0,))
+    program.forward(np.linspace(0.1, 1.0, 10**6))  # a large batch: traced up to the bound, not a million times
+    assert calls[0] == 101 + 1 + 100_000 // 4  # the README's bound: 100,000 traced nodes
+
+
 def test_relu_and_one_hot_choices_replay_faithfully():
     logits_model = MLP(2, [4, 3], seed=9)
     params = logits_model.parameters()
