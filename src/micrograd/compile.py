@@ -66,6 +66,9 @@ _IGNORE = dict(over="ignore", divide="ignore", invalid="ignore", under="ignore")
 # more nodes than this.
 _CHECK_NODES = 100_000
 
+# The value and gradient buffers a Program keeps for batch sizes other than the current one.
+_SPARE_BUFFER_BYTES = 64 * 1024 * 1024
+
 
 class DataDependentGraphError(ValueError):
     """The traced function builds a different graph for different samples, so one trace cannot
@@ -115,8 +118,8 @@ class Program:
     """A traced function compiled to grouped NumPy instructions. Build it with ``compile``.
 
     A Program is not thread-safe: every call runs in value and gradient buffers it keeps between
-    calls (one pair per batch size), and ``aux`` is the state of the last call. To run the same
-    function from several threads at once, compile one Program per thread.
+    calls (for the last batch size, and earlier sizes' up to 64 MB), and ``aux`` is the state of the
+    last call. To run the same function from several threads at once, compile one Program per thread.
     """
 
     def __init__(self, fn, params: list[Value], shapes: list[int | None], graph: _Graph, has_aux: bool):
@@ -324,9 +327,13 @@ class Program:
         arrays, size = [], None
         for index, (data, shape) in enumerate(zip(batch, shapes)):
             try:
-                array = np.asarray(data, dtype=np.float64)
+                array = np.asarray(data)
             except (TypeError, ValueError) as error:
                 raise TypeError(f"batch input {index} must be a list or array of numbers: {error}") from None
+            if array.dtype.kind not in "iuf":  # not text ("1" would read as 1.0), complex, bool or objects
+                kind = array.dtype.name
+                raise TypeError(f"batch input {index} must be a list or array of real numbers, got {kind} values")
+            array = array.astype(np.float64, copy=False)
             expected = "(batch,)" if shape is None else f"(batch, {shape})"
             if array.ndim != (1 if shape is None else 2) or (shape is not None and array.shape[1] != shape):
                 raise ValueError(f"batch input {index} has shape {array.shape}, expected {expected}")
@@ -355,14 +362,16 @@ class Program:
 
     def _prepare(self, arrays: list[np.ndarray], size: int, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The value and gradient arrays for this batch size, holding this batch and parameters."""
-        buffers = self._buffers.get(size)
+        buffers = self._buffers.pop(size, None)
         if buffers is None:
-            if len(self._buffers) >= 4:  # training alternates a full and a last batch at most
-                self._buffers.clear()
-            buffers = self._buffers[size] = (np.zeros((self._num_slots, size)), np.zeros((self._num_slots, size)))
-            values = buffers[0]
-            values[self._const_start : self._first_computed] = self._static[len(self.params) :, None]
+            buffers = (np.zeros((self._num_slots, size)), np.zeros((self._num_slots, size)))
+            buffers[0][self._const_start : self._first_computed] = self._static[len(self.params) :, None]
             _keep_freed_memory(4 * self._largest_temporary(size))  # a step holds a few at once
+        # Besides this size's, keep the most recent other sizes' buffers up to _SPARE_BUFFER_BYTES:
+        # training's full and last batch sizes fit; a one-off batch of 200,000 does not stay.
+        while sum(v.nbytes + g.nbytes for v, g in self._buffers.values()) > _SPARE_BUFFER_BYTES:
+            del self._buffers[next(iter(self._buffers))]  # the oldest (a dict keeps insertion order)
+        self._buffers[size] = buffers
         values = buffers[0]
         row = 0
         for array, shape in zip(arrays, self.input_shapes):
