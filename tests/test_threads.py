@@ -76,3 +76,24 @@ def test_a_shared_model_forward_in_threads_then_one_backward(switch_often):
     model.zero_grad()
     total([hinge([model(x) for x in chunks[k]], labels[k]) for k in range(4)]).backward()
     assert threaded == [p.grad for p in model.parameters()]
+
+
+def test_a_shared_model_backward_in_each_thread_under_a_lock(switch_often):
+    model = MLP(2, [8, 1], seed=0)
+    chunks = [X[k::4] for k in range(4)]
+    labels = [Y[k::4] for k in range(4)]
+    lock = threading.Lock()
+
+    def forward_and_backward(k):
+        loss = hinge([model(x) for x in chunks[k]], labels[k])  # in parallel: graphs of their own
+        with lock:  # one backward at a time adds into the shared parameters
+            loss.backward()
+
+    run_in_threads(forward_and_backward, 4)
+    threaded = [p.grad for p in model.parameters()]
+
+    model.zero_grad()
+    for k in range(4):
+        hinge([model(x) for x in chunks[k]], labels[k]).backward()
+    # the same four contributions, added in whatever order the threads took the lock
+    assert threaded == pytest.approx([p.grad for p in model.parameters()], rel=1e-12, abs=1e-15)
