@@ -134,7 +134,8 @@ def test_yinyang_with_tiny_dots_is_drawn_without_millions_of_tries(monkeypatch):
     monkeypatch.setattr(random, "Random", _CountedRandom)
     _CountedRandom.budget = 300 * 20
     splits = data.yinyang(300, seed=1, dot_radius=0.0005)
-    points = [(x, y, label) for part in (splits.train, splits.val, splits.test) for (x, y), label in zip(part.X, part.y)]
+    parts = (splits.train, splits.val, splits.test)
+    points = [(x, y, label) for part in parts for (x, y), label in zip(part.X, part.y)]
     assert Counter(label for *_, label in points)[2] >= 60  # the classes stay balanced (1/3 of 300 each)
     for x, y, label in points:
         assert label == yinyang_class(x, y, dot_radius=0.0005)

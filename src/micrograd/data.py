@@ -185,8 +185,9 @@ def yinyang(
 
     As in the original dataset, each sample first draws its class uniformly and then draws points
     uniformly in the disc until one has that class, so the classes stay balanced although the dots
-    are small (dots smaller than 0.1 are sampled directly, uniformly in their area). The original also feeds (1-x, 1-y) to spiking networks that lack biases; an MLP has
-    biases, so the features here are (x, y) only, which keeps the set two-dimensional and drawable.
+    are small (dots smaller than 0.1 are sampled directly, uniformly in their area). The original
+    also feeds (1-x, 1-y) to spiking networks that lack biases; an MLP has biases, so the features
+    here are (x, y) only, which keeps the set two-dimensional and drawable.
     Splits are consecutive draws, all independent samples of one distribution.
     """
     seed = _check_seed(seed)
