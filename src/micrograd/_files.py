@@ -43,11 +43,11 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> None:
             # os.access alone says yes to root; the missing write bits say the owner meant "keep".
             raise PermissionError(errno.EACCES, "Permission denied (the file is read-only)", real)
         with open(temporary, "xb") as file:
-            if mode is not None:
-                os.fchmod(file.fileno(), mode)
             file.write(payload)
             file.flush()
             os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, real)
     except BaseException as error:
         try:
