@@ -164,6 +164,7 @@ def test_yinyang_points_drawn_in_small_dots_are_uniform_over_their_area():
 def test_a_subset_refuses_indices_outside_the_dataset_naming_them():
     data_set = Dataset([[0.0], [1.0], [2.0]], [0, 1, 0], 2, name="three")
     assert data_set.subset([2, 0]).X == [[2.0], [0.0]]
+    assert data_set.subset(np.array([2, 0])).y == [0, 0]  # NumPy's indices too (the array had no truth value)
     # -1 used to wrap around to the last sample
     for indices, bad in (([-1], "indices[0] is -1"), ([0, 3], "indices[1] is 3")):
         with pytest.raises(IndexError, match=rf"dataset 'three': {re.escape(bad)}, outside 0..2 \(3 samples\)"):

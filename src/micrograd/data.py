@@ -71,7 +71,7 @@ class Dataset:
     def subset(self, indices: Sequence[int]) -> Dataset:
         """The samples at ``indices``, in that order. Each index is a whole number from 0 to
         ``len(self) - 1``: a negative one is an ``IndexError``, not a count from the end."""
-        if not indices:
+        if len(indices) == 0:  # not `not indices`: a NumPy array of indices has no single truth value
             raise ValueError(f"dataset {self.name!r}: a subset needs at least one index")
         for k, i in enumerate(indices):
             if not 0 <= whole_number(i, f"dataset {self.name!r}: indices[{k}]") < len(self):
