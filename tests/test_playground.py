@@ -288,6 +288,8 @@ def test_bad_requests_get_a_4xx_and_a_message(server):
         ("POST", "/api/graph", {"session": key, "part": "train", "index": 250}, {}, None, 400, "index must be 0 to 249"),
         ("POST", "/api/graph", {"session": key, "part": "all", "index": 0}, {}, None, 400, "part must be"),
         ("POST", "/api/graph", {"session": key, "part": "train", "index": 0, "view": "x"}, {}, None, 400, "view must be"),
+        ("POST", "/api/graph", {"session": key, "part": "train", "index": 0, "expanded": ["L9.N0"]}, {}, None, 400,
+         "expanded must be a list of neuron names (L0.N0 to L2.N0)"),
     ]
     for method, path, body, headers, raw, status, message in cases:
         got_status, answer = request(server, method, path, body, headers, raw)

@@ -196,7 +196,7 @@ def test_a_points_graph_shows_the_engines_numbers(driver, server):
     open_point(driver, index)
     model = model_copy(server, driver.execute_script("return window.playground.session"))
     root, neurons = point_graph(model, session.problem.train.X[index], session.problem.train.y[index])
-    others = {n.key: n for n in graph_nodes(root)}
+    others = {n.key: n for n in graph_nodes(root, expand_dot=True)}  # the page's keys are expand_dot's
     shown = boxes_on_page(driver)
     assert [key for key, _, _ in shown if key.startswith("L")] == list(neurons)
     for key, data, grad in shown:
@@ -212,6 +212,20 @@ def test_a_points_graph_shows_the_engines_numbers(driver, server):
         return [loss.left >= svg.left && loss.right <= svg.right && loss.top >= svg.top && loss.bottom <= svg.bottom,
                 letters.height];""")
     assert inside[0] and inside[1] >= 8
+
+    # click a neuron's box: it opens into its scalars (a product per weight, their sum, + b, tanh)
+    driver.find_element("css selector", '#graph g.box[data-key="L1.N0"]').click()
+    wait(driver, lambda: driver.execute_script("return window.playground.graph.expanded.length === 1 && !window.playground.busy"))
+    before, shown = {key for key, _, _ in shown}, boxes_on_page(driver)
+    opened = [key for key, _, _ in shown if key not in before]
+    fan_in = model.layers[1].nin  # its weights and their products, their sum, b, + b, tanh:
+    assert len(opened) == 2 * fan_in + 4 and before - {key for key, _, _ in shown} == {"L1.N0"}
+    for key, data, grad in shown:
+        expected = neurons[key] if key in neurons else others[key]
+        assert (float(data), float(grad)) == (expected.data, expected.grad), key
+    driver.find_element("css selector", f'#graph g.box[data-key="{opened[0]}"]').click()  # and closes again
+    wait(driver, lambda: driver.execute_script("return window.playground.graph.expanded.length === 0 && !window.playground.busy"))
+    assert [key for key, _, _ in boxes_on_page(driver) if key.startswith("L")] == list(neurons)
 
     driver.find_element("css selector", "input[value=scalars]").click()  # every scalar, dots expanded
     wait(driver, lambda: driver.execute_script("return window.playground.graph.view === 'scalars' && !window.playground.busy"))
@@ -232,7 +246,7 @@ def test_the_stepper_walks_backward_in_its_order_with_the_right_numbers(driver, 
     index = a_point_with_a_loss(session)
     model = model_copy(server, driver.execute_script("return window.playground.session"))
     root, neurons = point_graph(model, session.problem.train.X[index], session.problem.train.y[index])
-    key_of = {id(n.value): n.key for n in graph_nodes(root)}
+    key_of = {id(n.value): n.key for n in graph_nodes(root, expand_dot=True) if n.value is not None}
     order = [v for v in reversed(topological_order([root])) if v._prev]
     value_of = {key_of[id(v)]: v for v in topological_order([root])}
     forward = driver.execute_script("return forwardBoxes().length")

@@ -281,6 +281,7 @@ class _Handler(BaseHTTPRequestHandler):
 # -- the API: each takes the sessions and the request's JSON object ------------------------------
 
 _FRAME_FIELDS = {"have_history", "model_version", "data_version", "graph"}
+_GRAPH_FIELDS = {"part", "index", "view", "expanded"}
 
 
 def _open(sessions: Sessions, body: dict) -> dict:
@@ -320,9 +321,9 @@ def _frame(tab: _Tab, body: dict, **extra) -> dict:
     frame = session.frame(have_history=have, data_version=body.get("data_version"))
     graph = body.get("graph")
     if graph is not None:
-        if not isinstance(graph, dict) or set(graph) != {"part", "index", "view"}:
-            raise ValueError("graph must be an object with part, index and view")
-        frame["graph"] = session.point_graph(graph["part"], graph["index"], graph["view"], layout=False)
+        if not isinstance(graph, dict) or not {"part", "index", "view"} <= set(graph) <= _GRAPH_FIELDS:
+            raise ValueError("graph must be an object with part, index, view and (if any) expanded")
+        frame["graph"] = _point_graph(session, graph, layout=False)
     return {**frame, **extra}
 
 
@@ -354,7 +355,14 @@ def _reset(tab: _Tab, body: dict) -> dict:
 
 @_with_session
 def _graph(tab: _Tab, body: dict) -> dict:
-    return tab.session.point_graph(body.get("part"), body.get("index"), body.get("view", "neurons"), layout=True)
+    return _point_graph(tab.session, body, layout=True)
+
+
+def _point_graph(session: Session, request: dict, *, layout: bool) -> dict:
+    return session.point_graph(
+        request.get("part"), request.get("index"), request.get("view", "neurons"),
+        expanded=request.get("expanded", []), layout=layout,
+    )
 
 
 @_with_session
@@ -368,7 +376,7 @@ _ROUTES = {
     "/api/train": (_train, {"steps"} | _FRAME_FIELDS),
     "/api/settings": (_settings, {"settings"} | _FRAME_FIELDS),
     "/api/reset": (_reset, _FRAME_FIELDS),
-    "/api/graph": (_graph, {"part", "index", "view"}),
+    "/api/graph": (_graph, _GRAPH_FIELDS),
     "/api/model": (_model, set()),
 }
 

@@ -181,42 +181,49 @@ class Session:
             }
         return frame
 
-    def point_graph(self, part: str, index: int, view: str, *, layout: bool) -> dict:
+    def point_graph(self, part: str, index: int, view: str, *, expanded=(), layout: bool) -> dict:
         """Point ``index`` of the ``part`` set ('train' or 'test'): its loss graph at the current
-        weights after ``backward()``, drawn in ``view`` ('neurons' or 'scalars'), and the stepper's
-        steps. ``layout`` adds the nodes' positions (the same for every point of one model)."""
+        weights after ``backward()``, and the stepper's steps. In ``view`` 'neurons' each neuron is
+        one box, except those named in ``expanded`` (``['L0.N1', ...]``), drawn as their scalars;
+        in 'scalars' every neuron is (every dot as its products and their sum, ``expand_dot``).
+        ``layout`` adds the boxes' positions (the same for every point of one model)."""
         if part not in ("train", "test"):
             raise ValueError(f"part must be 'train' or 'test', got {part!r}")
         if view not in VIEWS:
             raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+        names = [f"L{i}.N{j}" for i, width in enumerate(self.model.nouts) for j in range(width)]
+        if not isinstance(expanded, (list, tuple)) or not set(expanded) <= set(names):
+            raise ValueError(f"expanded must be a list of neuron names ({names[0]} to {names[-1]}), got {expanded!r}")
         data = self.problem.train if part == "train" else self.problem.test
         if not 0 <= whole_number(index, "index") < len(data):
             raise ValueError(f"index must be 0 to {len(data) - 1} for the {part} set, got {index}")
         root, neuron_of = self._point_root(data.X[index], data.y[index])
-        nodes = graph_nodes(root, expand_dot=view == "scalars", max_nodes=2000)
+        nodes = graph_nodes(root, expand_dot=True, max_nodes=2000)
+        neuron = {n.key: neuron_of.get(id(n.value)) for n in nodes}
+        for n in nodes:  # a dot's products (no Value of their own) belong to the dot's neuron
+            for k in n.inputs:
+                neuron[k] = neuron[k] or (neuron[n.key] if n.op == "+" and n.value._op == "dot" else None)
+        closed = set(names) - set(expanded) if view == "neurons" else set()
+        box_of = {n.key: neuron[n.key] if neuron[n.key] in closed else n.key for n in nodes}
+        boxes = _boxes(nodes, box_of, neuron)
         steps = backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None})
-        box_of = {n.key: neuron_of.get(id(n.value), n.key) for n in nodes} if view == "neurons" else {}
-        boxes = _neuron_boxes(nodes, box_of) if view == "neurons" else _scalar_boxes(nodes)
         graph = {
             "part": part,
             "index": index,
             "view": view,
+            "expanded": list(expanded),
             "x": data.X[index],
             "label": data.y[index],
             "model_version": self.model_version,
             "boxes": boxes,
             # every node of the engine's graph: its label and op, and the box that draws it
             "nodes": {
-                n.key: {"label": n.label, "op": n.op, "box": box_of.get(n.key, n.key)}
-                for n in nodes
-                if n.value is not None
+                n.key: {"label": n.label, "op": n.op, "box": box_of[n.key]} for n in nodes if n.value is not None
             },
             "steps": steps,
             "steps_match_backward": _steps_match(steps, nodes),
             # expand_dot's products: each has its dot's grad, so the stepper gives it when the dot's step comes
-            "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"}
-            if view == "scalars"
-            else {},
+            "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"},
         }
         if layout:
             from micrograd.playground.layout import lay_out
@@ -363,24 +370,17 @@ def _steps_match(steps: list[dict], nodes) -> bool:
     )
 
 
-def _scalar_boxes(nodes) -> list[dict]:
-    return [
-        {"key": n.key, "kind": "node", "label": n.label, "op": n.op, "data": n.data, "grad": n.grad, "inputs": list(n.inputs)}
-        for n in nodes
-    ]
-
-
-def _neuron_boxes(nodes, box_of: dict[str, str]) -> list[dict]:
-    """The graph with each neuron's nodes drawn as one box, keyed by the neuron's name (``L0.N1``)
-    and showing its output's data and grad; every other node is a box of its own. ``box_of``
-    maps each node's key to its box's."""
+def _boxes(nodes, box_of: dict[str, str], neuron: dict[str, str | None]) -> list[dict]:
+    """The boxes to draw: each node is one, except where ``box_of`` puts a neuron's nodes together
+    into one box keyed by the neuron's name (``L0.N1``) and showing its output's data and grad.
+    ``neuron`` says which neuron made each node (None for the inputs and the loss's own nodes)."""
     boxes = {}  # box key -> box, in the order of the nodes (each neuron placed at its output)
     for n in nodes:
         box = box_of[n.key]
         if box == n.key or box == n.label:  # a node of its own, or a neuron's output
             kind = "node" if box == n.key else "neuron"
-            boxes[box] = {"key": box, "kind": kind, "label": n.label, "op": n.op, "data": n.data, "grad": n.grad}
-            boxes[box]["inputs"] = []
+            boxes[box] = {"key": box, "kind": kind, "neuron": neuron[n.key], "label": n.label, "op": n.op}
+            boxes[box].update(data=n.data, grad=n.grad, inputs=[])
     for n in nodes:
         inputs = boxes[box_of[n.key]]["inputs"]
         for k in n.inputs:

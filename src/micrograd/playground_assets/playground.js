@@ -11,6 +11,7 @@ const SVG = "http://www.w3.org/2000/svg";
 const state = {
   session: null, choices: null, settings: null, frame: null, data: null, dataVersion: null,
   history: [], playing: false, busy: false, selected: null, graph: null, view: "neurons",
+  expanded: [],  // the neurons drawn as their scalars in the one-box-per-neuron view
   stepper: null,  // position in the stepper: null (no stepper), or 0 .. forward + backward steps
   stats: {frames: 0, heatmaps: 0, started: performance.now()},  // read by the benchmark
 };
@@ -37,7 +38,7 @@ async function api(path, body = {}) {
 function frameFields() {
   const fields = {have_history: state.history.length, data_version: state.dataVersion,
     model_version: state.frame ? state.frame.model_version : null};
-  if (state.selected && state.graph) fields.graph = {...state.selected, view: state.view};
+  if (state.selected && state.graph) fields.graph = graphRequest();
   return fields;
 }
 
@@ -327,16 +328,18 @@ function nearestPoint(event) {
   return best;
 }
 
-async function openGraph(selected) {
+async function openGraph(selected, neuron = null) {
+  // Opens readable (see fitGraph); after a neuron is opened or closed, with that neuron in the middle.
   state.selected = selected;
   drawPoints();
   closeStepper();
   while (state.busy) await new Promise((resolve) => setTimeout(resolve, 5));
   state.busy = true;
   try {
-    state.graph = await api("/api/graph", {...selected, view: state.view});
+    state.graph = await api("/api/graph", graphRequest());
     drawGraph();
-    fitGraph(true);
+    if (neuron) centreOn(neuron);
+    else fitGraph(true);
   } catch (error) {
     message(error.message);
   } finally {
@@ -344,7 +347,19 @@ async function openGraph(selected) {
   }
 }
 
+function graphRequest() {
+  return {...state.selected, view: state.view, expanded: state.view === "neurons" ? state.expanded : []};
+}
+
+function toggleNeuron(name) {
+  // Click a neuron's box to draw it as its scalars; click one of those to draw it as one box again.
+  const open = state.expanded.includes(name);
+  state.expanded = open ? state.expanded.filter((n) => n !== name) : [...state.expanded, name];
+  openGraph(state.selected, name);
+}
+
 function dropGraph() {
+  state.expanded = [];
   state.selected = null;
   state.graph = null;
   closeStepper();
@@ -379,12 +394,18 @@ function drawGraph() {
     g.setAttribute("class", `box ${box.kind}`);
     g.setAttribute("transform", `translate(${cx - w / 2},${cy - h / 2})`);
     g.dataset.key = box.key;
+    if (state.view === "neurons" && box.neuron) {
+      g.addEventListener("click", () => { if (!moved) toggleNeuron(box.neuron); });
+      const tip = document.createElementNS(SVG, "title");
+      tip.textContent = box.kind === "neuron" ? "click: draw its scalars" : `click: draw ${box.neuron} as one box again`;
+      g.append(tip);
+    }
     const rect = document.createElementNS(SVG, "rect");
     rect.setAttribute("width", w);
     rect.setAttribute("height", h);
     rect.setAttribute("rx", box.kind === "neuron" ? 6 : 2);
     g.append(rect);
-    const title = box.label ? (box.op && box.kind === "neuron" ? `${box.label} ${box.op}` : box.label) : box.op || "constant";
+    const title = box.label ? (box.op && !box.label.includes(box.op) ? `${box.label} ${box.op}` : box.label) : box.op || "constant";
     const lines = [[title, "title"], ["", "data"], ["", "grad"]];
     lines.forEach(([text, role], n) => {
       const t = document.createElementNS(SVG, "text");
@@ -418,7 +439,9 @@ function setBox(key, data, grad) {
 }
 
 function updateGraphNumbers(graph) {
-  if (graph.model_version !== state.graph.model_version || graph.view !== state.graph.view) return;
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  if (graph.model_version !== state.graph.model_version || !same(graph.view, state.graph.view)) return;
+  if (!same(graph.expanded, state.graph.expanded)) return;
   state.graph.boxes = graph.boxes;
   state.graph.steps = graph.steps;
   if (state.stepper === null) setBoxNumbers(graph.boxes, true);
@@ -427,6 +450,7 @@ function updateGraphNumbers(graph) {
 // Pan and zoom: the scene's transform. Opens fitted when the graph is small enough to read
 // fitted, else at a readable scale with the output end (the loss, on the right) in view.
 const view = {scale: 1, x: 0, y: 0};
+let moved = false;  // whether the mouse dragged the graph since it was pressed (then it is no click)
 const READABLE = 0.8;  // the smallest scale at which the boxes' text reads well
 
 function applyView() {
@@ -451,6 +475,17 @@ function fitGraph(readable) {
   applyView();
 }
 
+function centreOn(neuron) {
+  // The neuron's box, or its output node when it is drawn as scalars, in the middle of the panel.
+  const graph = state.graph, panel = $("graph").getBoundingClientRect();
+  const box = graph.boxes.find((b) => b.key === neuron || (b.label === neuron && b.op));
+  const [x, y] = graph.layout.at[box.key];
+  view.scale = Math.max(view.scale, READABLE);
+  view.x = panel.width / 2 - x * view.scale;
+  view.y = panel.height / 2 - y * view.scale;
+  applyView();
+}
+
 function setUpPanZoom() {
   const svg = $("graph");
   svg.addEventListener("wheel", (event) => {
@@ -463,9 +498,13 @@ function setUpPanZoom() {
     applyView();
   }, {passive: false});
   let drag = null;
-  svg.addEventListener("mousedown", (event) => { drag = [event.clientX - view.x, event.clientY - view.y]; });
+  svg.addEventListener("mousedown", (event) => {
+    drag = [event.clientX - view.x, event.clientY - view.y, event.clientX, event.clientY];
+    moved = false;
+  });
   window.addEventListener("mousemove", (event) => {
     if (!drag) return;
+    moved = moved || Math.abs(event.clientX - drag[2]) + Math.abs(event.clientY - drag[3]) > 4;
     view.x = event.clientX - drag[0];
     view.y = event.clientY - drag[1];
     applyView();
@@ -515,8 +554,9 @@ function showStepper() {
     const done = graph.steps.slice(0, position - forward.length);
     graph.boxes.forEach((box, n) => setBox(box.key, box.data, n === graph.boxes.length - 1 ? 1.0 : 0.0));
     for (const step of done) {
-      if (graph.view === "scalars") {  // a dot drawn as products: each product's grad is the dot's
-        for (const key of graph.products[step.node] || []) setBox(key, graph.boxes.find((b) => b.key === key).data, step.grad);
+      for (const key of graph.products[step.node] || []) {  // a dot drawn as products: each has the dot's grad
+        const product = graph.boxes.find((b) => b.key === key);
+        if (product) setBox(key, product.data, step.grad);
       }
       for (const input of step.inputs) {
         if (showsNode(input.node)) {
