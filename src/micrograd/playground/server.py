@@ -396,7 +396,10 @@ def make_server(host: str = "127.0.0.1", port: int = 0) -> PlaygroundServer:
         raise ValueError(f"host must be a host name or IP address, got {host!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ValueError(f"port must be 0 (a free one) to 65535, got {port!r}")
-    return PlaygroundServer(host, port)
+    try:
+        return PlaygroundServer(host, port)
+    except OSError as error:  # a port in use, an address not of this machine, an unknown name
+        raise OSError(f"cannot listen on {host} port {port}: {error.strerror or error}") from None
 
 
 def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True) -> None:
