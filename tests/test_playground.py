@@ -343,12 +343,14 @@ def test_steps_and_requests_per_second_are_bounded(server, monkeypatch):
     monkeypatch.setattr(server_module, "FRAMES_PER_SECOND", 5.0)
     key = open_session(server, hidden=[1])
     done, statuses, started = 0, [], time.monotonic()
-    for _ in range(8):
+    for _ in range(20):
         status, frame = request(server, "POST", "/api/train", {"session": key, "steps": 40})
         statuses.append(status)
         done += frame.get("trained", 0)
-    assert 429 in statuses and statuses.count(200) <= 6  # 5 a second, and the bucket's refill
-    assert done <= 50 + 50 * (time.monotonic() - started) + 1  # one second's steps, and the refill
+    elapsed = time.monotonic() - started
+    # one second's worth at first, then what refills while the test runs
+    assert 429 in statuses and statuses.count(200) <= 5 + 5 * elapsed + 1
+    assert done <= 50 + 50 * elapsed + 1
 
 
 def test_a_client_that_disconnects_leaks_nothing(server):
