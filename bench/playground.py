@@ -2,6 +2,7 @@
 
     python bench/playground.py             # 3 rounds of 10 seconds each; prints a line per round
     python bench/playground.py --seconds 5 --rounds 1
+    python bench/playground.py --graph     # with a point's graph open, following the training live
 
 The problem is TensorFlow Playground's default (circle, 500 points, half for training, batch 10)
 with a 2-8-8-1 net (tanh, SGD, lr 0.03). The server runs as ``micrograd playground`` does, in a
@@ -28,6 +29,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each round (default: 10)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds, the best counts (default: 3)")
+    parser.add_argument("--graph", action="store_true", help="open a point's graph (one box per neuron) first")
     args = parser.parse_args()
 
     from selenium import webdriver
@@ -49,6 +51,9 @@ def main() -> int:
         browser.execute_script("changeSettings({dataset: 'circle', hidden: [8, 8], activation: 'tanh', lr: 0.03, batch_size: 10})")
         _wait(browser, "!window.playground.busy && window.playground.settings.hidden.length === 2 && "
                        "document.querySelectorAll('canvas.neuron').length === 17")
+        if args.graph:
+            browser.execute_script("openGraph({part: 'train', index: 0})")
+            _wait(browser, "window.playground.graph !== null && !window.playground.busy")
         browser.execute_script("play()")
         time.sleep(1.0)  # warm up
         results = []

@@ -159,6 +159,11 @@ class PlaygroundServer(ThreadingHTTPServer):
         finally:
             self._connections.release()
 
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return  # a page that went away or fell silent: nothing to report
+        super().handle_error(request, client_address)
+
     def allowed_host(self, host: str | None) -> bool:
         """Whether a Host header names this server: its port, and a name no other site can own."""
         if not host:
