@@ -10,15 +10,16 @@ import functools
 import json
 import subprocess
 
-__all__ = ["lay_out", "BOX_SIZE"]
+__all__ = ["lay_out"]
 
 BOX_SIZE = {"neuron": (1.7, 0.8), "node": (1.5, 0.62)}  # inches: room for a label, data and grad
-_POINTS_PER_INCH = 72
+_POINTS_PER_INCH = 72  # Graphviz's positions are in points
 
 
 def lay_out(boxes: list[dict]) -> dict:
-    """``{"width", "height", "at": {key: [x, y]}}``: each box's centre in points, y down, for
-    ``boxes`` (dicts with ``key``, ``kind`` ('neuron' or 'node') and ``inputs``, each after its inputs)."""
+    """``{"width", "height", "sizes", "at": {key: [x, y]}}`` in points: each box's centre (y down)
+    and each kind of box's [width, height], for ``boxes`` (dicts with ``key``, ``kind`` ('neuron'
+    or 'node') and ``inputs``, each after its inputs)."""
     shape = tuple((b["key"], b["kind"], tuple(b["inputs"])) for b in boxes)
     return _lay_out(shape)
 
@@ -47,4 +48,5 @@ def _lay_out(shape: tuple) -> dict:
     for obj in drawn.get("objects", []):
         x, y = (float(v) for v in obj["pos"].split(","))
         at[shape[int(obj["name"][1:])][0]] = [x, height - y]  # Graphviz's y grows upwards
-    return {"width": width, "height": height, "at": at}
+    sizes = {kind: [inches * _POINTS_PER_INCH for inches in size] for kind, size in BOX_SIZE.items()}
+    return {"width": width, "height": height, "sizes": sizes, "at": at}

@@ -13,7 +13,7 @@ const state = {
   history: [], playing: false, busy: false, selected: null, graph: null, view: "neurons",
   expanded: [],  // the neurons drawn as their scalars in the one-box-per-neuron view
   stepper: null,  // position in the stepper: null (no stepper), or 0 .. forward + backward steps
-  stats: {frames: 0, heatmaps: 0, started: performance.now()},  // read by the benchmark
+  stats: {frames: 0, heatmaps: 0},  // read by the benchmark
 };
 window.playground = state;
 
@@ -49,6 +49,7 @@ async function call(path, body) {
   try {
     const frame = await api(path, {...body, ...frameFields()});
     show(frame);
+    message(frame.error);  // none: an earlier message goes
     return frame;
   } catch (error) {
     message(error.message);
@@ -67,7 +68,7 @@ function message(text) { $("message").textContent = text || ""; }
 async function playLoop() {
   while (state.playing) {
     const frame = await call("/api/train", {steps: STEPS_PER_FRAME});
-    if (frame && frame.error) { message(frame.error); pause(); }
+    if (frame && frame.error) pause();
     await new Promise((resolve) => requestAnimationFrame(resolve));
   }
 }
@@ -309,7 +310,8 @@ function fmt(x) {
   // As micrograd.viz.format_number(x, 4) prints it.
   if (x === 0) return "0.0000";
   const magnitude = Math.abs(x);
-  return magnitude >= 1e6 || magnitude < 1e-4 ? x.toExponential(4) : x.toFixed(4);
+  if (magnitude >= 1e6 || magnitude < 1e-4) return x.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2");  // e-05, as Python
+  return x.toFixed(4);
 }
 
 // ---- a point's graph and the backprop stepper ---------------------------------------------------
@@ -376,7 +378,7 @@ function drawGraph() {
   const scene = document.createElementNS(SVG, "g");
   scene.id = "scene";
   svg.append(scene);
-  const size = (box) => (box.kind === "neuron" ? [122, 58] : [108, 45]);
+  const size = (box) => graph.layout.sizes[box.kind];  // [width, height], as Graphviz placed them
   for (const box of graph.boxes) {
     const [x2, y2] = at[box.key], [w2] = size(box);
     for (const source of box.inputs) {
@@ -439,11 +441,10 @@ function setBox(key, data, grad) {
 }
 
 function updateGraphNumbers(graph) {
-  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
-  if (graph.model_version !== state.graph.model_version || !same(graph.view, state.graph.view)) return;
-  if (!same(graph.expanded, state.graph.expanded)) return;
-  state.graph.boxes = graph.boxes;
-  state.graph.steps = graph.steps;
+  const shown = state.graph;  // the numbers of the same drawing only: same model, view and open neurons
+  if (graph.model_version !== shown.model_version || graph.view !== shown.view) return;
+  if (JSON.stringify(graph.expanded) !== JSON.stringify(shown.expanded)) return;
+  Object.assign(shown, {boxes: graph.boxes, steps: graph.steps, steps_match_backward: graph.steps_match_backward});
   if (state.stepper === null) setBoxNumbers(graph.boxes, true);
 }
 
