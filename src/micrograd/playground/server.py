@@ -205,7 +205,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, handler) -> None:
         try:
-            self._check_origin()
+            self._check_host_and_origin()
             status, content_type, body = handler()
         except RequestError as error:
             status, content_type, body = error.status, "application/json", _json({"error": str(error)})
@@ -230,7 +230,7 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):  # the page went away: nothing to clean up
             self.close_connection = True
 
-    def _check_origin(self) -> None:
+    def _check_host_and_origin(self) -> None:
         if not self.server.allowed_host(self.headers.get("Host")):
             raise RequestError(HTTPStatus.FORBIDDEN, "this server answers only to localhost or an IP address")
         origin = self.headers.get("Origin")
