@@ -201,8 +201,9 @@ class Session:
         nodes = graph_nodes(root, expand_dot=True, max_nodes=2000)
         neuron = {n.key: neuron_of.get(id(n.value)) for n in nodes}
         for n in nodes:  # a dot's products (no Value of their own) belong to the dot's neuron
-            for k in n.inputs:
-                neuron[k] = neuron[k] or (neuron[n.key] if n.op == "+" and n.value._op == "dot" else None)
+            if n.value is not None and n.value._op == "dot":
+                for product in n.inputs:
+                    neuron[product] = neuron[n.key]
         closed = set(names) - set(expanded) if view == "neurons" else set()
         box_of = {n.key: neuron[n.key] if neuron[n.key] in closed else n.key for n in nodes}
         boxes = _boxes(nodes, box_of, neuron)
