@@ -187,18 +187,24 @@ def test_backprop_steps_sum_a_value_used_twice_and_end_at_backward():
 def test_point_graph_numbers_are_the_engines(view):
     session = Session(Settings(dataset="gaussian", hidden=(3, 2), seed=1))
     session.train(15, seconds=60)
+
+    def plain_float_loss(x, label):  # the point's loss with plain floats: tanh neurons, a linear score, hinge
+        h = list(x)
+        for layer in session.model.layers[:-1]:
+            h = [math.tanh(sum(w.data * v for w, v in zip(n.w, h)) + n.b.data) for n in layer.neurons]
+        out = session.model.layers[-1].neurons[0]
+        score = sum(w.data * v for w, v in zip(out.w, h)) + out.b.data
+        return h, score, max(0.0, 1.0 - (2 * label - 1) * score)
+
+    test = session.problem.test
+    index = next(i for i in range(len(test)) if plain_float_loss(test.X[i], test.y[i])[2] > 0)  # grads to see
     weights = [p.data for p in session.model.parameters()]
-    graph = session.point_graph("test", 7, view, layout=True)
+    graph = session.point_graph("test", index, view, layout=True)
     assert [p.data for p in session.model.parameters()] == weights
     assert all(p.grad == 0.0 for p in session.model.parameters()), "the graph's backward must not leak"
-    x, label = session.problem.test.X[7], session.problem.test.y[7]
-    # the point's loss, rebuilt here with plain floats: tanh neurons, a linear score, hinge
-    h = list(x)
-    for layer in session.model.layers[:-1]:
-        h = [math.tanh(sum(w.data * v for w, v in zip(n.w, h)) + n.b.data) for n in layer.neurons]
-    out = session.model.layers[-1].neurons[0]
-    score = sum(w.data * v for w, v in zip(out.w, h)) + out.b.data
-    loss = max(0.0, 1.0 - (2 * label - 1) * score)
+    label = test.y[index]
+    h, score, loss = plain_float_loss(test.X[index], label)
+    assert any(box["grad"] for box in graph["boxes"][:-1])
     boxes = {box["key"]: box for box in graph["boxes"]}
     assert graph["boxes"][-1]["label"] == "loss" and graph["boxes"][-1]["data"] == pytest.approx(loss, rel=1e-12)
     assert graph["boxes"][-1]["grad"] == 1.0

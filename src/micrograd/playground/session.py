@@ -208,6 +208,9 @@ class Session:
         box_of = {n.key: neuron[n.key] if neuron[n.key] in closed else n.key for n in nodes}
         boxes = _boxes(nodes, box_of, neuron)
         steps = backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None})
+        steps_match = _steps_match(steps, nodes)
+        for p in self.model.parameters():  # the numbers are read: this backward() must not leak into training
+            p.grad = 0.0
         graph = {
             "part": part,
             "index": index,
@@ -222,7 +225,7 @@ class Session:
                 n.key: {"label": n.label, "op": n.op, "box": box_of[n.key]} for n in nodes if n.value is not None
             },
             "steps": steps,
-            "steps_match_backward": _steps_match(steps, nodes),
+            "steps_match_backward": steps_match,
             # expand_dot's products: each has its dot's grad, so the stepper gives it when the dot's step comes
             "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"},
         }
@@ -300,7 +303,7 @@ class Session:
         """The point's own loss term (no batch mean) after ``backward()``, its nodes labelled
         (inputs ``x0``, ``x1``, each neuron's output ``L{i}.N{j}``, the root ``loss``), and which
         neuron made each Value (``id -> L{i}.N{j}``: its dot, bias sum, activation and parameters).
-        The parameters' grads are zeroed again, so that training never sees this backward pass."""
+        The parameters' grads start from 0; the caller zeroes them again once it has read them."""
         h = [Value(v, label=f"x{k}") for k, v in enumerate(x)]
         neuron_of = {}
         for i, layer in enumerate(self.model.layers):
@@ -319,8 +322,7 @@ class Session:
         target = self._sample_targets([label])[0]
         root = SAMPLE_LOSSES[self.loss_name](h[0] if len(h) == 1 else h, target)
         root.label = "loss"
-        params = self.model.parameters()
-        for p in params:
+        for p in self.model.parameters():
             p.grad = 0.0
         root.backward()
         return root, neuron_of
