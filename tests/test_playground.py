@@ -308,6 +308,17 @@ def test_bad_requests_get_a_4xx_and_a_message(server):
     assert connection.getresponse().status == 411
 
 
+def test_without_graphviz_the_graph_says_what_to_install(server, monkeypatch):
+    monkeypatch.setenv("PATH", "")  # no dot program to be found
+    from micrograd.playground import layout
+
+    layout._lay_out.cache_clear()
+    key = open_session(server, hidden=[3])
+    status, answer = request(server, "POST", "/api/graph", {"session": key, "part": "train", "index": 0})
+    assert status == 503 and "apt install graphviz" in answer["error"]
+    assert request(server, "POST", "/api/train", {"session": key, "steps": 2})[0] == 200
+
+
 def test_other_sites_cannot_drive_it(server):
     port = server.server_port
     assert request(server, "GET", "/", headers={"Host": f"localhost:{port}"})[0] == 200

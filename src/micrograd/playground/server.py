@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets
+import shutil
 import socket
 import sys
 import threading
@@ -360,7 +361,10 @@ def _reset(tab: _Tab, body: dict) -> dict:
 
 @_with_session
 def _graph(tab: _Tab, body: dict) -> dict:
-    return _point_graph(tab.session, body, layout=True)
+    try:
+        return _point_graph(tab.session, body, layout=True)
+    except OSError as error:  # no Graphviz: everything else works
+        raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, str(error)) from None
 
 
 def _point_graph(session: Session, request: dict, *, layout: bool) -> dict:
@@ -415,6 +419,9 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True) 
         raise ImportError("micrograd playground needs NumPy: pip install 'micrograd[playground]'") from None
     server = make_server(host, port)
     print(f"micrograd playground at {server.url} (Ctrl-C stops it)", flush=True)
+    if shutil.which("dot") is None:
+        print("note: Graphviz's dot program is missing, so a point's graph will not open (Debian: apt install graphviz)",
+              file=sys.stderr, flush=True)
     if open_browser:
         import webbrowser
 
