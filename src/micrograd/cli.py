@@ -1,4 +1,4 @@
-"""The ``micrograd`` command: ``demo``, ``graph`` and ``explore``. Nothing imports this module."""
+"""The ``micrograd`` command: ``demo``, ``graph``, ``explore`` and ``playground``. Nothing imports this module."""
 
 from __future__ import annotations
 
@@ -92,10 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--steps", type=_positive_int, default=100)
     explore.add_argument("--hidden", type=_widths, default=[8, 8])
     explore.add_argument("--seed", type=int, default=1337)
+
+    playground = commands.add_parser("playground", help="train a network live in your browser (a local web server)")
+    playground.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    playground.add_argument("--port", type=_whole_number(0, 65535), default=0, help="port (default: 0, a free one)")
+    playground.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     return parser
 
 
+def _expression_behind_dashes(argv: list[str]) -> list[str]:
+    """``graph -x*2 -o g.svg``: argparse takes every word that starts with "-" for an option. Graph's
+    own options are ``-o``, ``-h`` and long ones, so any other such word is the expression: move it
+    behind "--", where argparse reads it as one. ``-o`` and a long option without "=" take the next
+    word as their value, which is skipped."""
+    i = 1
+    while i < len(argv) and argv[i] != "--":
+        word = argv[i]
+        if word.startswith("-") and not word.startswith(("--", "-o", "-h")):
+            return argv[:i] + argv[i + 1 :] + ["--", word]
+        i += 2 if word == "-o" or (word.startswith("--") and "=" not in word) else 1
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["graph"]:
+        argv = _expression_behind_dashes(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":
@@ -125,6 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "explore":
             path = write_page(args.out, dataset=args.dataset, steps=args.steps, hidden=args.hidden, seed=args.seed)
             print(f"wrote {path}")
+        elif args.command == "playground":
+            from micrograd.playground import serve  # its server and engine load only for this command
+
+            serve(args.host, args.port, open_browser=not args.no_browser)
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
         print(f"micrograd {args.command}: error: {error}", file=sys.stderr)
         return 2
