@@ -26,5 +26,5 @@ if [ "$extras" = dev ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-echo "setup: installing micrograd[$extras] into .venv"
+echo "setup: installing micrograd-plus[$extras] into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
