@@ -96,7 +96,8 @@ def test_a_wheel_installed_without_extras_gives_a_working_engine_and_command(tmp
 
     version = run(str(fresh / "bin" / "micrograd"), "--version")
     assert version.returncode == 0 and version.stdout.startswith("micrograd ")
-    engine = run(str(python), "-c", "from micrograd import Value; a = Value(-4.0); b = a * a + a.tanh(); "
+    engine = run(str(python), "-c", "import micrograd.nn, micrograd.losses, micrograd.optim, micrograd.viz; "
+                 "from micrograd import Value; a = Value(-4.0); b = a * a + a.tanh(); "
                  "b.backward(); print(f'{b.data:.4f} {a.grad:.4f}')")  # fmt: skip
     # b = 16 + tanh(-4) = 16 - 0.99933 = 15.0007; db/da = 2a + 1 - tanh(a)**2 = -8 + 0.00134 = -7.9987
     assert engine.stdout == "15.0007 -7.9987\n", engine.stderr

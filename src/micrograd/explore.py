@@ -190,17 +190,16 @@ class _Recorder:
 
         self.model, self.train, self.loss, self.expand_dot = model, train, loss, expand_dot
         self.targets = label_targets(loss, train.num_classes, rows=True)(train.y)
-        try:
-            first = self.point_graph(0)
-        except ValueError:  # graph_nodes refused more than MAX_GRAPH_NODES
-            raise ValueError(
-                f"one point's loss graph has more than the {MAX_GRAPH_NODES} nodes the page lays out in "
-                f"reasonable time: use narrower hidden layers"
-            ) from None
+        first = self.point_graph(0)
         self.model.zero_grad()
         self.ops = [node.op for node in first]
         self.labels = [node.label for node in first]
         self.states, self.points, self.nodes = steps + 1, len(train), len(first)
+        if self.nodes > MAX_GRAPH_NODES:
+            raise ValueError(
+                f"one point's loss graph has {self.nodes} nodes, more than the {MAX_GRAPH_NODES} the page "
+                f"lays out in reasonable time: use narrower hidden layers"
+            )
         self.numbers = 2 * self.states * self.points * self.nodes  # data and grad of every node, point, state
         if self.numbers > MAX_RECORDED_NUMBERS:
             raise ValueError(
@@ -227,7 +226,8 @@ class _Recorder:
         weights' grads): its nodes, root first, so that node k is the picture's ``nk``."""
         root = _point_loss_graph(self.model, self.train.X[i], self.targets[i], self.loss)
         root.backward()
-        return graph_nodes(root, expand_dot=self.expand_dot, max_nodes=MAX_GRAPH_NODES)[::-1]
+        # No limit here: the page's own, MAX_GRAPH_NODES, is checked once with its own advice.
+        return graph_nodes(root, expand_dot=self.expand_dot, max_nodes=sys.maxsize)[::-1]
 
     def record(self) -> None:
         """Record the current weights' state: every point's graph numbers and the decision regions."""

@@ -52,14 +52,16 @@ def graph_nodes(root: Value, *, expand_dot: bool = False, max_nodes: int = 500) 
     rows = []  # (label, data, grad, op, input positions in rows, value)
     position = {}  # id(Value) -> its row
     for v in topological_order([root]):
-        op, inputs = v._op, [position[id(u)] for u in v._prev]
+        prev = v._prev
+        op, inputs = v._op, [position[id(u)] for u in prev]
         if expand_dot and op == "dot":
-            half = len(inputs) // 2  # a dot's inputs are its weights, then as many inputs
+            half = len(prev) // 2  # a dot's inputs are its weights, then as many inputs
             products = []
-            for (w, x), pair in zip(zip(v._prev[:half], v._prev[half:]), zip(inputs[:half], inputs[half:])):
-                products.append(len(rows))
+            for i in range(half):
+                w, x = prev[i], prev[half + i]
                 label = f"{w.label}*{x.label}" if w.label and x.label else ""
-                rows.append((label, w.data * x.data, v.grad, "*", pair, None))
+                products.append(len(rows))
+                rows.append((label, w.data * x.data, v.grad, "*", (inputs[i], inputs[half + i]), None))
             op, inputs = "+", products
         position[id(v)] = len(rows)
         rows.append((v.label, v.data, v.grad, op, inputs, v))
