@@ -48,7 +48,7 @@ def test_version_is_the_packages_one_version(capsys):
     assert importlib.metadata.version("micrograd-plus") == micrograd.__version__
 
 
-@pytest.mark.parametrize("command", ["demo", "graph", "explore"])
+@pytest.mark.parametrize("command", list(subcommands()))
 def test_every_option_has_a_help_line_with_its_default(command):
     parser = subcommands()[command]
     for action in parser._actions:

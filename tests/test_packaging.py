@@ -66,6 +66,16 @@ def test_no_module_is_imported_that_no_extra_brings():
     assert third_party_imports() >= {"numpy", "graphviz", "torch"}  # the scan sees the imports inside functions
 
 
+def test_every_install_hint_names_our_distribution():
+    stale = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in [*SOURCE.rglob("*.py"), ROOT / "pyproject.toml"]
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "micrograd[" in line  # pip would install the original, micrograd 0.1.0, or fail
+    ]
+    assert not stale
+
+
 def test_the_dev_extra_brings_every_other_extra():
     everything = set().union(*(requirements(extra) for extra in PROJECT["optional-dependencies"]))
     assert requirements("dev") == everything
