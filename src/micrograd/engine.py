@@ -156,7 +156,7 @@ def op_method(rule: Op, reflected: bool = False) -> Callable[..., Value]:
         elif y is not None:
             raise TypeError(f"{rule.name}() takes no arguments")
         try:  # the numbers spelled out for one input or two: a call with *args is slow
-            data = value(m, x.data, y.data) if binary else value(m, *_numbers(x)) if many else value(m, x.data)
+            data = value(m, x.data, y.data) if binary else value(m, *[v.data for v in x]) if many else value(m, x.data)
         except (ArithmeticError, ValueError) as error:
             raise rule.error(_numbers(x, y), error) from None
         if data - data:  # inf or nan: Python's + - * / overflow silently
