@@ -314,3 +314,41 @@ def test_gradgradcheck_catches_a_rule_that_takes_a_number_from_data():
     assert gradcheck(cube, [0.7])
     with pytest.raises(GradcheckError, match=r"d2/dx0dx0.*grad of grad gives 0\.0"):
         gradgradcheck(cube, [0.7])
+
+
+# -- a gradient inside a compiled per-sample function -------------------------------------------
+
+def test_a_gradient_penalty_through_a_relu_network_compiles_and_equals_eager_mode():
+    import numpy as np
+
+    from micrograd.compile import compile
+
+    model = MLP(2, [8, 8, 1], seed=3)
+    params = model.parameters()
+
+    def penalized(x, y):  # hinge loss + (|d score / d x|^2 - 1)^2: relu's masks differ sample by sample
+        score = model(x)
+        slopes = grad(score, x, create_graph=True)
+        return (1.0 - y * score).relu() + 0.1 * (total([s * s for s in slopes]) - 1.0) ** 2
+
+    def input_gradient_norm(x, y):
+        return total([s * s for s in grad(model(x).tanh() * y, x, create_graph=True)]).sqrt()
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (20, 2))
+    Y = np.where(X[:, 0] * X[:, 1] > 0, 1.0, -1.0)
+    for fn in (penalized, input_gradient_norm):
+        program = compile(fn, params, example=([0.3, -0.2], 1.0))
+        for p in params:
+            p.grad = 0.0
+        program(X, Y)
+        compiled = [p.grad for p in params]
+        per_sample = program.forward(X, Y)
+        for p in params:
+            p.grad = 0.0
+        for i, (x, y) in enumerate(zip(X.tolist(), Y.tolist())):
+            out = fn([Value(v) for v in x], y)
+            assert math.isclose(per_sample[i], out.data, rel_tol=1e-12, abs_tol=1e-12), (i, per_sample[i], out.data)
+            (out * (1.0 / len(X))).backward()
+        for p, g in zip(params, compiled):
+            assert math.isclose(g, p.grad, rel_tol=1e-12, abs_tol=1e-12), (g, p.grad)
