@@ -28,7 +28,13 @@ class value_math:
     """The functions op rules need, for Values: each builds a node of the table, so that a gradient
     computed by the rules has a graph of its own. Plain numbers (a fixed exponent) stay numbers."""
 
-    exp, log, tanh, sqrt, sin, cos, abs = (_on_values(f) for f in ("exp", "log", "tanh", "sqrt", "sin", "cos", "abs"))
+    exp = _on_values("exp")
+    log = _on_values("log")
+    tanh = _on_values("tanh")
+    sqrt = _on_values("sqrt")
+    sin = _on_values("sin")
+    cos = _on_values("cos")
+    abs = _on_values("abs")
     sign = _on_values("sign")  # the sign op: its derivative is 0, so relu'' = abs'' = 0 as in PyTorch
 
     @staticmethod
