@@ -78,11 +78,16 @@ class Dataset:
     def batches(self, batch_size: int, rng: random.Random) -> Iterator[Dataset]:
         """One pass over the data in a random order (drawn from ``rng``), ``batch_size`` samples at a
         time; the last batch holds what is left over."""
+        for indices in self.batch_indices(batch_size, rng):
+            yield self.subset(indices)
+
+    def batch_indices(self, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
+        """The indices of the samples of each batch ``batches`` yields (for the same ``rng`` state)."""
         batch_size = positive_int(batch_size, "batch_size")
         order = list(range(len(self)))
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
-            yield self.subset(order[start : start + batch_size])
+            yield order[start : start + batch_size]
 
 
 def _feature_row(row, i: int, where: str) -> list[float]:
