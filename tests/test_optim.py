@@ -310,3 +310,9 @@ def test_an_overflowing_update_on_arrays_raises_as_step_does_and_changes_nothing
             assert np.array_equal(arrays.data, before) and optimizer.steps_taken == steps
             assert all(np.array_equal(a, b) for a, b in zip(arrays.state, state))
     assert messages[0] == messages[1]
+
+
+def test_parameter_arrays_refuse_a_gradient_of_another_shape():
+    arrays = SGD(MLP(2, [1], seed=0).parameters(), lr=0.1).arrays()
+    with pytest.raises(ValueError, match=r"grad must hold one number per parameter, shape \(3,\), got \(2,\)"):
+        arrays.step([1.0, 2.0])

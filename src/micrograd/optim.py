@@ -1,4 +1,5 @@
-"""Optimizers (SGD, Adam, AdamW) and learning-rate schedules. Standard library only.
+"""Optimizers (SGD, Adam, AdamW) and learning-rate schedules. Standard library only (NumPy for
+``ParameterArrays``, imported there).
 
 Each update does the same floating-point operations in the same order as ``torch.optim`` 2.13
 (its single-tensor code path), so a run here and a run in PyTorch stay together step for step.
@@ -126,6 +127,9 @@ class ParameterArrays:
         """One optimizer step from ``grad``, the gradients in ``optimizer.params`` order. A step whose
         result (or state) would not be finite raises ``OverflowError`` and changes nothing."""
         np, optimizer = self._np, self.optimizer
+        grad = np.asarray(grad, dtype=np.float64)
+        if grad.shape != self.data.shape:
+            raise ValueError(f"grad must hold one number per parameter, shape {self.data.shape}, got {grad.shape}")
         with np.errstate(over="ignore", invalid="ignore"):  # found below, and named as step() names them
             data, *state = optimizer.update(np, self.data, grad, *self.state, *optimizer._constants())
         finite = np.isfinite(data)
