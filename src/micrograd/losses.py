@@ -150,8 +150,13 @@ def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[floa
     """
     _check_batch(scores, targets, "accuracy")
     correct = 0
+    classes = None  # how many scores sample 0 has: every sample must have as many
     for i, (score, target) in enumerate(zip(scores, targets)):
         predicted, count = _predicted_class(score, "accuracy", i)
+        if classes is None:
+            classes = count
+        elif count != classes:
+            raise ValueError(f"accuracy: sample {i} has {count} scores, sample 0 has {classes}")
         if count == 1:
             y = _real(target, "accuracy", "targets", i)
             if y not in (1.0, -1.0, 0.0):
@@ -183,6 +188,8 @@ def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
     """(the class sample ``i``'s score picks, how many scores it has)."""
     if _is_scalar(score) or len(score) == 1:
         return int(_number(_one(score, name, i)) > 0), 1
+    if len(score) == 0:
+        raise ValueError(f"{name}: sample {i} has no scores, expected one or one per class")
     values = [_number(v) for v in score]
     return max(range(len(values)), key=values.__getitem__), len(values)
 
