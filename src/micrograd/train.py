@@ -69,6 +69,11 @@ def fit(
     None (or at least the data size) uses the whole set every step; otherwise the data is shuffled
     with ``random.Random(seed)`` and visited batch by batch, epoch after epoch. ``callback(k,
     history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
+
+    ``compiled=True`` runs each batch through one compiled program (``micrograd.compile``), and a
+    micrograd optimizer keeps the parameters and its state in NumPy arrays between steps
+    (``optim.ParameterArrays``): the same numbers, written back into the Values and the optimizer
+    before each callback (and read again after it) and when ``fit`` returns or raises.
     """
     loss_fn = _loss_function(loss)
     dataset(train, "train")
