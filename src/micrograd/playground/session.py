@@ -392,8 +392,14 @@ class Session:
         return graph
 
     def model_state(self) -> dict:
-        """The model as ``MLP.to_dict`` gives it (the file ``MLP.save`` writes)."""
+        """The model as ``MLP.to_dict`` gives it (the file ``MLP.save`` writes), its ``inputs`` the features."""
         return self.model.to_dict()
+
+    def torch_script(self) -> str:
+        """A standalone PyTorch script of the model (see ``playground.torch_script``), predicting at every point."""
+        from micrograd.playground.torch_script import torch_script
+
+        return torch_script(self.model, self.problem.train.X + self.problem.test.X, self.problem.bounds, GRID)
 
     # -- inside ------------------------------------------------------------------------------
 
