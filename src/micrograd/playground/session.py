@@ -81,7 +81,8 @@ class Settings:
     regularization: str = "none"
     reg_rate: float = 0.0
     batch_size: int = 10
-    seed: int = 0
+    seed: int = 0  # picks the points and, with resets, the first weights
+    resets: int = 0  # how many times reset drew new weights: the weights' seed is seed * 1000 + resets
 
     def changed(self, changes: dict) -> Settings:
         """These settings with ``changes`` (a JSON object from the page) applied, each one checked.
@@ -130,13 +131,14 @@ class Settings:
                 raise ValueError(f"lr must be from {min(LEARNING_RATES)} to {max(LEARNING_RATES)}, got {new['lr']}")
         if "batch_size" in new and positive_int(new["batch_size"], "batch_size") > MAX_BATCH:
             raise ValueError(f"batch_size must be 1 to {MAX_BATCH}, got {new['batch_size']}")
-        if "seed" in new and not 0 <= whole_number(new["seed"], "seed") < 2**32:
-            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {new['seed']}")
+        for name in ("seed", "resets"):
+            if name in new and not 0 <= whole_number(new[name], name) < 2**32:
+                raise ValueError(f"{name} must be a whole number from 0 to 2**32 - 1, got {new[name]}")
         return replace(self, **new)
 
 
 _DATA_SETTINGS = ("dataset", "seed", "noise", "train_percent")  # a change draws new points (and weights)
-_MODEL_SETTINGS = ("hidden", "activations", "features")  # a change starts a new network
+_MODEL_SETTINGS = ("hidden", "activations", "features", "resets")  # a change starts a new network
 
 
 class Diverged(ArithmeticError):
@@ -172,9 +174,8 @@ class Session:
                 self._batches = self._endless_batches()
 
     def reset(self) -> None:
-        """New random weights (each reset draws others), step 0, an empty history."""
-        self._resets += 1
-        self._new_model()
+        """New random weights (each reset draws others, and says so in the settings), step 0, an empty history."""
+        self.apply({"resets": self.settings.resets + 1})
 
     def set_points(self, rows: list) -> None:
         """The user's own points (``[x1, x2, label, part]`` rows) in place of the current ones; the
@@ -406,7 +407,6 @@ class Session:
     def _load_problem(self, points: list | None) -> None:
         settings = self.settings
         problem = make_problem(settings.dataset, settings.seed, noise=settings.noise, train_percent=settings.train_percent)
-        self._resets = 0
         self._use_problem(problem if points is None else with_points(problem, points), new_model=True)
 
     def _use_problem(self, problem: Problem, *, new_model: bool = False) -> None:
@@ -435,7 +435,7 @@ class Session:
 
         settings, problem = self.settings, self.problem
         outputs = 1 if problem.classes is None else output_count(self.loss_name, problem.classes)
-        seed = settings.seed * 1000 + self._resets
+        seed = settings.seed * 1000 + settings.resets
         activations = [ACTIVATIONS[a] for a in settings.activations]
         self.model = MLP(len(settings.features), [*settings.hidden, outputs], activations, seed=seed,
                          inputs=list(settings.features))

@@ -867,6 +867,9 @@ async function start() {
   });
   setUpPanZoom();
   window.addEventListener("resize", () => { if (state.frame) drawLinks(); });
+  // A link pasted into this tab changes only the fragment: start again from it (the page's own
+  // updates of the fragment use replaceState, which fires no hashchange).
+  window.addEventListener("hashchange", () => location.reload());
   // Say goodbye when the tab goes, so the server drops this session at once.
   window.addEventListener("pagehide", () => {
     fetch("/api/close", {method: "POST", keepalive: true, headers: {"Content-Type": "application/json"},
