@@ -172,20 +172,21 @@ def make_problem(name: str, seed: int, *, noise: int = 0, train_percent: int = T
 
 # -- the user's own points ----------------------------------------------------------------------
 
-def with_points(problem: Problem, rows, *, where: str = "points") -> Problem:
+def with_points(problem: Problem, rows, *, names: list[str] | None = None) -> Problem:
     """``problem`` with the user's points ``rows`` (``[x1, x2, label, part]`` each) in place of its
-    own, on the same square. Each is checked: ``ValueError`` naming the row (``where``) and what is wrong."""
+    own, on the same square. Each is checked: ``ValueError`` naming the row (``points[i]``, or
+    ``names[i]``) and what is wrong."""
     if not isinstance(rows, list):
-        raise ValueError(f"{where} must be a list of [x1, x2, label, part] rows")
+        raise ValueError("points must be a list of [x1, x2, label, part] rows")
     if len(rows) > MAX_POINTS:
-        raise ValueError(f"{where}: at most {MAX_POINTS} points, got {len(rows)}")
+        raise ValueError(f"points: at most {MAX_POINTS}, got {len(rows)}")
     parts = {"train": Points([], []), "test": Points([], [])}
     for i, row in enumerate(rows):
-        x, y, label, part = _checked_point(row, problem, f"{where}[{i}]")
+        x, y, label, part = _checked_point(row, problem, names[i] if names else f"points[{i}]")
         parts[part].X.append([x, y])
         parts[part].y.append(label)
     if not parts["train"].X:
-        raise ValueError(f"{where}: at least one training point is needed")
+        raise ValueError("points: at least one training point is needed")
     return problem._replace(train=parts["train"], test=parts["test"], own=True)
 
 
@@ -222,7 +223,7 @@ def points_from_csv(text: str, problem: Problem) -> Problem:
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or [cell.strip() for cell in lines[0]] != CSV_HEADER:
         raise ValueError(f"line 1: the header must be {','.join(CSV_HEADER)}")
-    rows = []
+    rows, names = [], []
     for number, cells in enumerate(lines[1:], start=2):
         if not cells:
             continue  # a blank line
@@ -235,26 +236,10 @@ def points_from_csv(text: str, problem: Problem) -> Problem:
         if problem.classes is not None and label.is_integer():
             label = int(label)
         rows.append([x, y, label, cells[3].strip()])
+        names.append(f"line {number}")
         if len(rows) > MAX_POINTS:
             raise ValueError(f"line {number}: at most {MAX_POINTS} points")
-    try:
-        return with_points(problem, rows, where="row")
-    except ValueError as error:  # "row[i]: ..." becomes the file's line
-        message = str(error)
-        if message.startswith("row["):
-            index = int(message[4 : message.index("]")])
-            message = f"line {_line_of(lines, index)}{message[message.index(']') + 1 :]}"
-        raise ValueError(message) from None
-
-
-def _line_of(lines: list, index: int) -> int:
-    """The file's line number of data row ``index`` (blank lines skipped)."""
-    seen = -1
-    for number, cells in enumerate(lines[1:], start=2):
-        seen += bool(cells)
-        if seen == index:
-            return number
-    return len(lines)
+    return with_points(problem, rows, names=names)
 
 
 def points_to_csv(problem: Problem) -> str:
