@@ -433,6 +433,7 @@ def test_each_tensorflow_playground_control_changes_what_the_page_computes(drive
     field.send_keys("1.5")
     click(driver, "param-set")
     wait(driver, lambda: page_model(driver, server).layers[0].neurons[2].w[1].data == 1.5)
+    idle(driver)
     driver.find_element("css selector", 'canvas.neuron[data-node="L1.N0"]').click()
     field.clear()
     field.send_keys("-0.25\n")
@@ -572,6 +573,7 @@ def test_a_saved_session_comes_back_and_the_exported_script_predicts_what_the_pa
 
     choose(driver, "dataset", "plane")  # back to the drawn points
     wait(driver, lambda: session_of(driver, server).problem.classes is None)
+    idle(driver)  # the page has drawn the new network (and its input nodes)
     driver.find_element("css selector", '[data-feature="x2_squared"]').click()
     wait(driver, lambda: "x2_squared" in session_of(driver, server).settings.features)
     for _ in range(4):
