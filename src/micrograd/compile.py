@@ -970,20 +970,30 @@ def _trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_au
         outputs = _output_values(result, "fn")
         aux_outputs = []
     param_index = {id(p): k for k, p in enumerate(params)}
-    order = topological_order(outputs)
-    position = {id(v): i for i, v in enumerate(order)}
-    nodes = []
-    for v in order:
+    nodes, position = [], {}
+    for v in topological_order(outputs):
         rule = v._rule
         # Every node keeps its traced value: a folded constant subgraph keeps eager mode's.
         if rule is not None:
-            nodes.append(_Node("op", value=v.data, op_name=rule.name, inputs=tuple(position[id(u)] for u in v._prev)))
+            inputs = tuple(position[id(u)] for u in v._prev)
+            if rule.fixed is not None:  # x ** 2, one node in eager mode: here the table's op of x and 2
+                rule, constant = rule.fixed
+                nodes.append(_Node("const", value=constant))
+                inputs += (len(nodes) - 1,)
+            nodes.append(_Node("op", value=v.data, op_name=rule.name, inputs=inputs))
+        elif v._prev:
+            raise TypeError(
+                f"compile: the {v._op!r} node was built with Value(data, children, op) and its own _backward, "
+                "which a compiled program cannot run; declare the op in micrograd.ops instead (an Op with "
+                "its value and vjp), as docs/extending.md shows"
+            )
         elif id(v) in input_slot:
             nodes.append(_Node("input", where=input_slot[id(v)], value=v.data))
         elif id(v) in param_index:
             nodes.append(_Node("param", where=param_index[id(v)], value=v.data))
         else:
             nodes.append(_Node("const", value=v.data))
+        position[id(v)] = len(nodes) - 1
     return _Graph(nodes, [position[id(v)] for v in outputs], len(aux_outputs), list(rows))
 
 
