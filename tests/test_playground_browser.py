@@ -408,6 +408,19 @@ def test_each_tensorflow_playground_control_changes_what_the_page_computes(drive
     assert model.inputs == ["x1", "x2", "x1_times_x2", "sin_x1"]
     assert [layer.activation for layer in model.layers] == ["relu"] + ["tanh"] * (layers - 1) + [None]
     check_page_losses(driver, server)
+    # discretize output: each cell of the picture in the colour of the class Python predicts at its centre
+    click(driver, "discretize")
+    pixels = driver.execute_script(
+        "const c = document.getElementById('output-map'); return [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]")
+    low, high = session_of(driver, server).problem.bounds
+    faded = {1: [round(255 - 0.45 * (255 - v)) for v in (8, 119, 189)], 0: [round(255 - 0.45 * (255 - v)) for v in (245, 147, 34)]}
+    for cell in range(0, 2500, 97):
+        row, column = divmod(cell, 50)
+        x, y = low + (column + 0.5) * (high - low) / 50, high - (row + 0.5) * (high - low) / 50
+        score = model([HAND_FEATURES[name](x, y) for name in model.inputs]).data
+        if abs(score) > 1e-9:
+            assert [abs(a - b) <= 1 for a, b in zip(pixels[4 * cell : 4 * cell + 3], faded[int(score > 0)])] == [True] * 3, cell
+    click(driver, "discretize")
     # the learning rate's range is TensorFlow Playground's menu
     options = driver.execute_script("return [...document.getElementById('lr').options].map((o) => Number(o.value))")
     assert options[0] == 0.00001 and options[-1] == 10

@@ -242,10 +242,11 @@ function drawHeatmaps() {
   canvases.forEach((canvas, n) => paint(canvas, cells, (c) => colour(values[n * cells + c])));
   const out = $("output-map");
   out.width = out.height = state.data.grid;
-  if (state.data.classes === 2 || state.data.classes === null) {  // one score (or a regression's value)
+  const discrete = state.data.classes === 3 || (state.data.classes === 2 && $("discretize").checked);
+  if (!discrete) {  // one score (or a regression's value) as a shade
     const score = (canvases.length - 1) * cells;
     paint(out, cells, (c) => colour(values[score + c]).map((v) => 255 - 0.6 * (255 - v)));
-  } else {
+  } else {  // each cell's predicted class (the server's losses.predicted_classes)
     const classes = decode(frame.classes, Uint8Array);
     paint(out, cells, (c) => CLASS_COLORS[classes[c]].map((v) => 255 - 0.45 * (255 - v)));
   }
@@ -824,6 +825,7 @@ function fillMenus() {
     if (hidden.length) changeSettings({hidden: hidden.slice(0, -1)});
   };
   $("show-test").onchange = () => { state.showTest = $("show-test").checked; drawPoints(); };
+  $("discretize").onchange = () => drawHeatmaps();
 }
 
 async function start() {
