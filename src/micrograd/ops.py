@@ -240,8 +240,9 @@ RELU = Op("relu", "ReLU", lambda m, x: m.maximum(x, 0.0), lambda m, g, out, x: (
           doc="max(x, 0); its derivative at 0 is 0, as in PyTorch.")
 ABS = Op("abs", "abs", lambda m, x: m.abs(x), lambda m, g, out, x: (g * m.sign(x),), 1,
          doc="|x|; its derivative at 0 is 0, as in PyTorch.")
-# softplus' is sigmoid, written exp(x - out) (= e**x / (1 + e**x)): as accurate as the stable form, and
-# one smooth expression, so that it differentiates again correctly even at x = 0 (docs/higher-order.md).
+# softplus' is sigmoid, written exp(x - out) (= e**x / (1 + e**x)): one smooth expression, so that it
+# differentiates again correctly even at x = 0 (docs/higher-order.md), where the stable sigmoid's pieces
+# do not; it is within 4e-15 relative of the true value (measured on [-60, 60]; the stable form 3e-16).
 SOFTPLUS = Op("softplus", "softplus", lambda m, x: m.maximum(x, 0.0) + m.log1p(m.exp(-m.abs(x))),
               lambda m, g, out, x: (g * m.exp(x - out),), 1, doc="log(1 + e**x), without overflow for any x.")
 SIN = Op("sin", "sin", lambda m, x: m.sin(x), lambda m, g, out, x: (g * m.cos(x),), 1, doc="Sine.")
