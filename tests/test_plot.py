@@ -4,12 +4,12 @@ decision regions are painted on the side of the boundary where the model puts ea
 import numpy as np
 import pytest
 
+from micrograd.compile import compiled_outputs
 from micrograd.data import Dataset
 from micrograd.nn import MLP
 from micrograd.plot import (
     CLASS_COLORS,
     _decision_figure,
-    compiled_outputs,
     decision_regions,
     model_outputs,
     plot_decision_boundary,

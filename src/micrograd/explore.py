@@ -178,7 +178,7 @@ class _Recorder:
     def __init__(self, model, train, loss: str, steps: int):
         import numpy as np
 
-        from micrograd.plot import compiled_outputs
+        from micrograd.compile import compiled_outputs
         from micrograd.train import label_targets
 
         self.model, self.train, self.loss = model, train, loss

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from micrograd._checks import dataset, positive_int, whole_number
 from micrograd._files import write_atomically
@@ -18,7 +18,7 @@ from micrograd.losses import predicted_classes
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs", "compiled_outputs", "decision_regions"]
+__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs", "decision_regions"]
 
 # Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
 CLASS_COLORS = [
@@ -35,29 +35,6 @@ CLASS_COLORS = [
 ]
 
 
-def compiled_outputs(model, num_features: int) -> Callable[..., np.ndarray]:
-    """``model`` compiled once (``micrograd.compile``) for many calls: ``outputs(points, chunk=8192)``
-    gives what ``model_outputs(model, points)`` gives, with the weights as they are at each call."""
-    import numpy as np
-
-    from micrograd.compile import compile
-
-    num_features = positive_int(num_features, "num_features")
-    program = compile(model, model.parameters(), example=([0.0] * num_features,))
-
-    def outputs(points, *, chunk: int = 8192) -> np.ndarray:
-        points = _points(points)
-        if points.shape[1] != num_features:
-            raise ValueError(f"points must have {num_features} features (columns), got shape {points.shape}")
-        chunk = positive_int(chunk, "chunk")
-        if not len(points):  # a program refuses an empty batch; one row tells the number of outputs
-            return np.empty((0, program.forward(np.zeros((1, num_features))).reshape(1, -1).shape[1]))
-        parts = [program.forward(points[i : i + chunk]) for i in range(0, len(points), chunk)]
-        return np.concatenate(parts).reshape(len(points), -1)
-
-    return outputs
-
-
 def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
     """The model's outputs for many inputs at once, as a NumPy array of shape (samples, outputs).
 
@@ -65,6 +42,8 @@ def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
     through NumPy: the model's own arithmetic, thousands of times faster than one point at a time.
     No points give an empty (0, outputs) array.
     """
+    from micrograd.compile import compiled_outputs
+
     points = _points(points)
     return compiled_outputs(model, points.shape[1])(points, chunk=chunk)
 

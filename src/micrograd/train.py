@@ -17,13 +17,16 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from micrograd._checks import dataset, non_negative, positive_int, whole_number
 from micrograd.data import Dataset
-from micrograd.losses import LOSSES, accuracy, l2_penalty, predicted_classes
+from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l2_penalty, predicted_classes
 
-__all__ = ["History", "fit", "evaluate", "output_count", "label_targets"]
+if TYPE_CHECKING:
+    from micrograd.compile import Program
+
+__all__ = ["History", "fit", "evaluate", "compile_loss", "output_count", "label_targets"]
 
 
 @dataclass
@@ -147,7 +150,7 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
     """``(program, arrays)``: ``loss`` of ``model`` compiled per sample (``compile_loss``), and
     ``arrays(batch)`` giving the program's inputs for a batch of ``data``."""
     try:
-        from micrograd.compile import compile_loss, one_hot
+        from micrograd.compile import one_hot
     except ImportError:
         raise ValueError(
             "compiled training needs micrograd.compile and NumPy (pip install 'micrograd[compile]'); "
@@ -168,6 +171,30 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
         return X, np.asarray(make_targets(batch.y), dtype=np.float64)
 
     return program, arrays
+
+
+def compile_loss(model, loss: str, *, num_features: int, target_size: int | None = None) -> Program:
+    """Compile ``SAMPLE_LOSSES[loss](model(x), target)`` with the model's outputs as aux.
+
+    ``program(X, T)`` then returns the batch-mean loss and adds its gradients to the model's
+    parameters; ``program.aux`` holds the model's per-sample outputs. ``T`` is a list of numbers
+    (``target_size`` None) or of lists (one-hot rows for cross_entropy: see ``one_hot``).
+    """
+    from micrograd.compile import compile
+
+    if loss not in SAMPLE_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(SAMPLE_LOSSES)}")
+    num_features = positive_int(num_features, "compile_loss: num_features")
+    if target_size is not None:
+        target_size = positive_int(target_size, "compile_loss: target_size")
+    per_sample = SAMPLE_LOSSES[loss]
+
+    def fn(x, target):
+        out = model(x)
+        return per_sample(out, target), out
+
+    target_example = 1.0 if target_size is None else [1.0] + [0.0] * (target_size - 1)
+    return compile(fn, model.parameters(), example=([0.0] * num_features, target_example), has_aux=True)
 
 
 def _accuracy_of_outputs(scores, labels: list[int]) -> float:
