@@ -13,7 +13,7 @@ import numbers
 import operator
 from typing import Iterable
 
-__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "dataset"]
+__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths"]
 
 
 def whole_number(n, name: str, *, minimum: int | None = None) -> int:
@@ -86,12 +86,3 @@ def layer_widths(widths: Iterable[int], name: str) -> list[int]:
     if not widths:
         raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
-
-
-def dataset(data, name: str):
-    """``data`` if it is a ``micrograd.data.Dataset``, else a ``TypeError``."""
-    from micrograd.data import Dataset  # here, not above: data.py uses these checks
-
-    if not isinstance(data, Dataset):
-        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
-    return data

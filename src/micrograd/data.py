@@ -15,7 +15,7 @@ from typing import Iterator, Sequence
 
 from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
 
-__all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
+__all__ = ["Dataset", "Splits", "load", "check_dataset", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
 
 DATASETS = ("moons", "yinyang", "digits")
 
@@ -98,6 +98,13 @@ class Splits:
     train: Dataset
     val: Dataset | None
     test: Dataset
+
+
+def check_dataset(data, name: str) -> Dataset:
+    """``data`` if it is a ``Dataset``, else a ``TypeError`` naming the argument ``name``."""
+    if not isinstance(data, Dataset):
+        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
+    return data
 
 
 def load(

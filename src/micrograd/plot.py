@@ -10,9 +10,9 @@ import io
 import os
 from typing import TYPE_CHECKING
 
-from micrograd._checks import dataset, positive_int, whole_number
+from micrograd._checks import positive_int, whole_number
 from micrograd._files import write_atomically
-from micrograd.data import Dataset
+from micrograd.data import Dataset, check_dataset
 from micrograd.losses import predicted_classes
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ def decision_regions(
 
     shown = {"data": data} if test is None else {"data": data, "test": test}
     for argument, part in shown.items():
-        if dataset(part, argument).num_features != 2:
+        if check_dataset(part, argument).num_features != 2:
             raise ValueError(
                 f"{argument}: a decision boundary needs a dataset with 2 features; "
                 f"{part.name!r} has {part.num_features}"

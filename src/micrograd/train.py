@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from micrograd._checks import dataset, non_negative, positive_int, whole_number
-from micrograd.data import Dataset
+from micrograd._checks import non_negative, positive_int, whole_number
+from micrograd.data import Dataset, check_dataset
 from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l2_penalty, predicted_classes
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def fit(
     history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
     """
     loss_fn = _loss_function(loss)
-    dataset(train, "train")
+    check_dataset(train, "train")
     steps = positive_int(steps, "steps")
     if batch_size is not None:
         batch_size = positive_int(batch_size, "batch_size")
@@ -136,7 +136,7 @@ def evaluate(model, data: Dataset, loss: str, *, compiled: bool = False) -> tupl
     to about 1e-15, and far faster on a large set) instead of building a graph of Values per sample.
     """
     loss_fn = _loss_function(loss)
-    dataset(data, "data")
+    check_dataset(data, "data")
     make_targets = _target_maker(loss, model, data)
     if compiled:
         program, arrays = _compiled_loss(model, loss, data, make_targets)

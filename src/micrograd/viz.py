@@ -6,18 +6,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from micrograd._checks import positive_int, whole_number
-from micrograd._files import write_atomically
 from micrograd.engine import Value, topological_order
 
-__all__ = ["to_dot", "draw_dot", "render", "graph_command", "format_number", "walk"]
+__all__ = ["to_dot", "draw_dot", "render", "format_number", "walk"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_PRECISION = 17  # decimals: 17 significant digits tell every float64 apart
-_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
 
 
 def to_dot(root: Value, rankdir: str = "LR", *, precision: int = 4, max_nodes: int = 500) -> str:
@@ -50,38 +45,6 @@ def draw_dot(
     # The body lines are already valid, escaped DOT: handing them over verbatim means draw_dot
     # and to_dot cannot disagree (Digraph(...).source == to_dot(...)).
     return graphviz.Digraph(format=format, body=lines)
-
-
-def graph_command(
-    expression: str,
-    output: str | os.PathLike,
-    *,
-    at: str = "",
-    rankdir: str = "LR",
-    precision: int = 4,
-    max_nodes: int = 500,
-) -> Path:
-    """Parse ``expression`` with the variable values in ``at``, run backward, and draw the graph.
-
-    The picture's format comes from ``output``'s suffix: .svg, .png or .dot. The file is written
-    whole or not at all. Returns the path written.
-    """
-    from micrograd.expression import parse_expression
-
-    path = Path(output)
-    kind = _FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"cannot tell the picture format from {str(output)!r}: name a .svg, .png or .dot file")
-    _check_options(rankdir, precision, max_nodes)
-    root = parse_expression(expression, at).root
-    root.backward()
-    if kind == "dot":
-        data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
-    else:
-        data = render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
-    return path
 
 
 def walk(root: Value) -> list[Value]:
