@@ -18,7 +18,8 @@ import pytest
 from micrograd import Value, dot, total
 from micrograd.cli import main
 from micrograd.cli import graph_command
-from micrograd.viz import draw_dot, format_number, to_dot
+from micrograd.nn import Neuron
+from micrograd.viz import GraphNode, draw_dot, format_number, graph_nodes, to_dot
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
 NEURON_AT = "x1=2,x2=0,w1=-3,w2=1,b=6.8813735870195432"
@@ -96,6 +97,93 @@ def test_lesson_neuron_svg_shows_every_value_with_its_data_and_grad():
     assert len(shown) == 10
     ops = sorted(texts[0][2] for name, texts in svg_nodes(svg).items() if name.endswith("_op"))
     assert ops == ["*", "*", "+", "+", "tanh"]
+
+
+def dot_neuron() -> Value:
+    """The lesson's neuron with its weighted sum as one ``dot`` node (as nn.Neuron makes it), after backward."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = dot([w1, w2], [x1, x2]) + b
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o
+
+
+def test_graph_nodes_lists_every_value_after_its_inputs():
+    o = dot_neuron()
+    nodes = graph_nodes(o)
+    assert all(type(node) is GraphNode for node in nodes)
+    assert [node.key for node in nodes][-1] == "n0" and nodes[-1].value is o  # the root: last, key n0
+    assert sorted(node.key for node in nodes) == sorted(f"n{i}" for i in range(len(nodes)))
+    seen = set()
+    for node in nodes:
+        assert set(node.inputs) <= seen, node  # inputs come first
+        seen.add(node.key)
+    by_label = {node.label: node for node in nodes}
+    assert len(nodes) == 8  # five leaves, the dot, n, o
+    the_dot = next(node for node in nodes if node.op == "dot")
+    assert the_dot.inputs == tuple(by_label[k].key for k in ("w1", "w2", "x1", "x2"))  # weights, then inputs
+    assert the_dot.data == -6.0 and the_dot.grad == pytest.approx(0.5, abs=1e-15)  # 1 - tanh(n)**2
+    assert by_label["x1"].op == "" and by_label["x1"].inputs == () and by_label["x1"].value.label == "x1"
+
+
+def test_expand_dot_gives_the_lesson_neuron_as_worked_by_hand():
+    # By hand: n = 2*-3 + 0*1 + 6.8814 = 0.8814, o = tanh(n) = 0.7071 = 1/sqrt(2), do/dn = 1 - o**2 = 0.5;
+    # every term of a sum gets the sum's grad 0.5; x1's grad is w1 * 0.5 = -1.5, w1's is x1 * 0.5 = 1.0,
+    # x2's is w2 * 0.5 = 0.5 and w2's is x2 * 0.5 = 0.0.
+    nodes = graph_nodes(dot_neuron(), expand_dot=True)
+    key = {node.key: node for node in nodes}
+    by_label = {node.label: node for node in nodes}
+    assert len(nodes) == 10  # as the lesson's own graph: x1 x2 w1 w2 b, two products, their sum, n, o
+    expected = {  # label: (data, grad, op, labels of the inputs)
+        "w1*x1": (-6.0, 0.5, "*", ("w1", "x1")),
+        "w2*x2": (0.0, 0.5, "*", ("w2", "x2")),
+        "": (-6.0, 0.5, "+", ("w1*x1", "w2*x2")),  # the dot itself, unlabelled, now a sum
+        "n": (0.8813735870195432, 0.5, "+", ("", "b")),
+        "o": (2**-0.5, 1.0, "tanh", ("n",)),
+        "x1": (2.0, -1.5, "", ()),
+        "w1": (-3.0, 1.0, "", ()),
+        "x2": (0.0, 0.5, "", ()),
+        "w2": (1.0, 0.0, "", ()),
+    }
+    for label, (data, grad, op, inputs) in expected.items():
+        node = by_label[label]
+        assert node.data == pytest.approx(data, abs=1e-15) and node.grad == pytest.approx(grad, abs=1e-15), label
+        assert (node.op, tuple(key[k].label for k in node.inputs)) == (op, inputs), label
+    assert by_label["w1*x1"].value is None and by_label["w2*x2"].value is None  # drawn, not in the engine's graph
+    assert by_label[""].value._op == "dot"  # the sum stands for the dot Value
+    svg = run_dot(to_dot(dot_neuron(), expand_dot=True), "svg")
+    assert records(svg)["w1*x1"] == ["w1*x1", "data -6.0000", "grad 0.5000"]
+    ops = sorted(texts[0][2] for name, texts in svg_nodes(svg).items() if name.endswith("_op"))
+    assert ops == ["*", "*", "+", "+", "tanh"]  # the lesson's picture: no dot box
+    assert "dot" not in to_dot(dot_neuron(), expand_dot=True) and '[label="dot"' in to_dot(dot_neuron())
+
+
+def test_an_nn_neuron_expanded_draws_each_product_and_one_sum():
+    neuron = Neuron(3, "tanh")
+    y = neuron([1.0, -2.0, 0.5])
+    y.backward()
+    nodes = graph_nodes(y, expand_dot=True)
+    products = [node for node in nodes if node.op == "*"]
+    inputs = [1.0, -2.0, 0.5]
+    assert [p.data for p in products] == [w.data * x for w, x in zip(neuron.w, inputs)]
+    dot_grad = 1 - y.data**2  # tanh's derivative; the + b passes it on unchanged
+    assert [p.grad for p in products] == pytest.approx([dot_grad] * 3, abs=1e-15)
+    assert sorted(node.op for node in nodes if node.op) == ["*", "*", "*", "+", "+", "tanh"]
+    assert len(graph_nodes(y)) == 3 + 3 + 1 + 1 + 1 + 1  # w, x, b, the dot, + b, tanh
+
+
+def test_graph_nodes_arguments_are_checked():
+    with pytest.raises(TypeError, match="expected the Value"):
+        graph_nodes(1.0)
+    with pytest.raises(ValueError, match="max_nodes"):
+        graph_nodes(dot_neuron(), max_nodes=0)
+    with pytest.raises(ValueError, match="10 nodes to draw, more than max_nodes=8"):
+        graph_nodes(dot_neuron(), expand_dot=True, max_nodes=8)  # 8 Values, drawn as 10 nodes
+    assert len(graph_nodes(dot_neuron(), max_nodes=8)) == 8
 
 
 def test_records_read_as_one_row_in_every_direction():
@@ -205,8 +293,8 @@ def test_too_many_nodes_is_refused_with_the_count_and_the_way_out():
     with pytest.raises(ValueError) as refused:
         to_dot(v)
     message = str(refused.value)
-    assert "501 Values" in message and "max_nodes=500" in message and "larger max_nodes=" in message
-    with pytest.raises(ValueError, match="501 Values"):
+    assert "501 nodes" in message and "max_nodes=500" in message and "larger max_nodes=" in message
+    with pytest.raises(ValueError, match="501 nodes"):
         draw_dot(v)
     assert to_dot(v, max_nodes=501).count("shape=record") == 501
 

@@ -27,6 +27,7 @@ def graph_command(
     *,
     at: str = "",
     rankdir: str = "LR",
+    expand_dot: bool = False,
     precision: int = 4,
     max_nodes: int = 500,
 ) -> Path:
@@ -41,10 +42,11 @@ def graph_command(
         raise ValueError(f"cannot tell the picture format from {str(output)!r}: name a .svg, .png or .dot file")
     root = parse_expression(expression, at).root
     root.backward()
+    options = dict(expand_dot=expand_dot, precision=precision, max_nodes=max_nodes)
     if kind == "dot":
-        data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
+        data = to_dot(root, rankdir, **options).encode("utf-8")
     else:
-        data = render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
+        data = render(draw_dot(root, rankdir, kind, **options))
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, data)
     return path

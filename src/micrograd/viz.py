@@ -1,38 +1,102 @@
 """Pictures of a computation graph, laid out as in the lesson: a record per Value, a small node per op.
 
-``to_dot`` needs nothing beyond the standard library; ``draw_dot`` needs the ``graphviz`` package
+``graph_nodes`` describes the graph as plain data (one ``GraphNode`` per box); the DOT text of
+``to_dot`` and ``draw_dot``, and any other drawing, is made from it. ``to_dot`` needs nothing
+beyond the standard library; ``draw_dot`` needs the ``graphviz`` package
 (``pip install 'micrograd[viz]'``) and Graphviz's ``dot`` program to render.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from micrograd._checks import positive_int, whole_number
 from micrograd.engine import Value, topological_order
 
-__all__ = ["to_dot", "draw_dot", "render", "format_number", "walk"]
+__all__ = ["GraphNode", "graph_nodes", "to_dot", "draw_dot", "render", "format_number", "walk"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_PRECISION = 17  # decimals: 17 significant digits tell every float64 apart
 
 
-def to_dot(root: Value, rankdir: str = "LR", *, precision: int = 4, max_nodes: int = 500) -> str:
+class GraphNode(NamedTuple):
+    """One box of a graph picture: a Value, or a product that ``expand_dot`` draws inside a ``dot``."""
+
+    key: str  # unique within one graph_nodes call: 'n0' is the root, then numbered walking back from it
+    label: str
+    data: float
+    grad: float
+    op: str  # the op that made it ('*', 'tanh', ...), '' for a leaf
+    inputs: tuple[str, ...]  # the keys of the nodes it was computed from, in order
+    value: Value | None  # the Value it shows; None for a product drawn by expand_dot
+
+
+def graph_nodes(root: Value, *, expand_dot: bool = False, max_nodes: int = 500) -> list[GraphNode]:
+    """The graph that computed ``root`` as data: one GraphNode per box, each after its inputs.
+
+    The order is ``engine.topological_order``'s, so ``root`` comes last; its key is ``'n0'``, and
+    the keys count up walking back towards the leaves. With ``expand_dot`` a ``dot`` node becomes
+    what the lesson writes out by hand: a ``*`` node for each ``w_i * x_i`` (its data from its
+    inputs, its grad the dot's, since d(sum)/d(term) = 1) and a ``+`` node of those products
+    standing for the dot itself. Numbers are read now: call after ``backward()`` to show grads.
+    Raises ValueError when there would be more than ``max_nodes`` nodes.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"expected the Value whose graph to draw, got {type(root).__name__}: {root!r}")
+    positive_int(max_nodes, "max_nodes")
+    rows = []  # (label, data, grad, op, input positions in rows, value)
+    position = {}  # id(Value) -> its row
+    for v in topological_order([root]):
+        op, inputs = v._op, [position[id(u)] for u in v._prev]
+        if expand_dot and op == "dot":
+            half = len(inputs) // 2  # a dot's inputs are its weights, then as many inputs
+            products = []
+            for (w, x), pair in zip(zip(v._prev[:half], v._prev[half:]), zip(inputs[:half], inputs[half:])):
+                products.append(len(rows))
+                label = f"{w.label}*{x.label}" if w.label and x.label else ""
+                rows.append((label, w.data * x.data, v.grad, "*", pair, None))
+            op, inputs = "+", products
+        position[id(v)] = len(rows)
+        rows.append((v.label, v.data, v.grad, op, inputs, v))
+    if len(rows) > max_nodes:
+        raise ValueError(
+            f"the graph has {len(rows)} nodes to draw, more than max_nodes={max_nodes}; pass a larger "
+            f"max_nodes= to draw it anyway (Graphviz may take minutes on thousands of nodes)"
+        )
+    last = len(rows) - 1
+    return [
+        GraphNode(f"n{last - i}", label, data, grad, op, tuple(f"n{last - j}" for j in inputs), value)
+        for i, (label, data, grad, op, inputs, value) in enumerate(rows)
+    ]
+
+
+def to_dot(
+    root: Value, rankdir: str = "LR", *, expand_dot: bool = False, precision: int = 4, max_nodes: int = 500
+) -> str:
     """The graph that computed ``root`` as DOT text, ready for Graphviz's ``dot`` program.
 
-    Every Value is a record ``label | data x | grad y`` (``precision`` decimals) and every op a
-    small node between its inputs and its result. Node names follow the order of a walk from
-    ``root`` (``n0`` is ``root``), so the same graph always gives the same text. Raises
-    ValueError when the graph has more than ``max_nodes`` Values.
+    Every node of ``graph_nodes(root, expand_dot=..., max_nodes=...)`` is a record
+    ``label | data x | grad y`` (``precision`` decimals) and every op a small node between its
+    inputs and its result, named after the node's key, so the same graph always gives the same
+    text. ``expand_dot=True`` draws each ``dot`` as its products and their sum, as the lesson does.
     """
-    return "digraph {\n" + "".join(_dot_lines(root, rankdir, precision, max_nodes)) + "}\n"
+    return "digraph {\n" + "".join(_dot_lines(root, rankdir, expand_dot, precision, max_nodes)) + "}\n"
 
 
 def draw_dot(
-    root: Value, rankdir: str = "LR", format: str = "svg", *, precision: int = 4, max_nodes: int = 500
+    root: Value,
+    rankdir: str = "LR",
+    format: str = "svg",
+    *,
+    expand_dot: bool = False,
+    precision: int = 4,
+    max_nodes: int = 500,
 ):
     """The graph that computed ``root`` as a ``graphviz.Digraph``, the same graph ``to_dot`` writes.
 
     In Jupyter it shows inline; ``.render(path)`` writes a file and ``.pipe()`` returns the bytes
-    of the picture in ``format`` ('svg', 'png', ...).
+    of the picture in ``format`` ('svg', 'png', ...). ``expand_dot=True`` draws each ``dot`` node
+    as its products and their sum.
     """
     try:
         import graphviz
@@ -41,7 +105,7 @@ def draw_dot(
             "draw_dot needs the graphviz Python package: pip install 'micrograd[viz]' "
             "(to_dot gives the DOT text without it)"
         ) from error
-    lines = _dot_lines(root, rankdir, precision, max_nodes)
+    lines = _dot_lines(root, rankdir, expand_dot, precision, max_nodes)
     # The body lines are already valid, escaped DOT: handing them over verbatim means draw_dot
     # and to_dot cannot disagree (Digraph(...).source == to_dot(...)).
     return graphviz.Digraph(format=format, body=lines)
@@ -63,33 +127,26 @@ def format_number(x: float, precision: int = 4) -> str:
     return f"{x:.{precision}f}"
 
 
-def _dot_lines(root: Value, rankdir: str, precision: int, max_nodes: int) -> list[str]:
-    """The body of the DOT graph, one statement a line; the one place that walks the graph."""
-    if not isinstance(root, Value):
-        raise TypeError(f"expected the Value whose graph to draw, got {type(root).__name__}: {root!r}")
+def _dot_lines(root: Value, rankdir: str, expand_dot: bool, precision: int, max_nodes: int) -> list[str]:
+    """The body of the DOT graph, one statement a line, root first."""
     _check_options(rankdir, precision, max_nodes)
-    nodes = walk(root)
-    if len(nodes) > max_nodes:
-        raise ValueError(
-            f"the graph has {len(nodes)} Values, more than max_nodes={max_nodes}; pass a larger "
-            f"max_nodes= to draw it anyway (Graphviz may take minutes on thousands of nodes)"
-        )
-    number = {id(v): i for i, v in enumerate(nodes)}
+    nodes = graph_nodes(root, expand_dot=expand_dot, max_nodes=max_nodes)[::-1]
     # In a left-right layout a record's top-level fields stack vertically, so braces turn them
     # back into one row; in a top-bottom layout the top level already is a row.
     left, right = ("{ ", " }") if rankdir in ("LR", "RL") else ("", "")
     lines = [f"\tgraph [rankdir={rankdir}]\n"]
-    for i, v in enumerate(nodes):
-        data, grad = format_number(v.data, precision), format_number(v.grad, precision)
-        fields = f"{_record_text(v.label)} | data {data} | grad {grad}"
-        lines.append(f'\tn{i} [label="{left}{fields}{right}" shape=record]\n')
-        if v._op:
-            lines.append(f'\tn{i}_op [label="{_dot_text(v._op)}" fontsize=11 height=0.3 margin="0.05,0.02"]\n')
-            lines.append(f"\tn{i}_op -> n{i}\n")
-    for i, v in enumerate(nodes):
+    for node in nodes:
+        data, grad = format_number(node.data, precision), format_number(node.grad, precision)
+        fields = f"{_record_text(node.label)} | data {data} | grad {grad}"
+        lines.append(f'\t{node.key} [label="{left}{fields}{right}" shape=record]\n')
+        if node.op:
+            op = f"{node.key}_op"
+            lines.append(f'\t{op} [label="{_dot_text(node.op)}" fontsize=11 height=0.3 margin="0.05,0.02"]\n')
+            lines.append(f"\t{op} -> {node.key}\n")
+    for node in nodes:
         # An input used twice (a * a) gets two edges: the op really has two inputs.
-        for child in v._prev:
-            lines.append(f"\tn{number[id(child)]} -> n{i}_op\n")
+        for key in node.inputs:
+            lines.append(f"\t{key} -> {node.key}_op\n")
     return lines
 
 
