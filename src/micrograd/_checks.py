@@ -13,7 +13,7 @@ import numbers
 import operator
 from typing import Iterable
 
-__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths"]
+__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
 
 
 def whole_number(n, name: str, *, minimum: int | None = None) -> int:
@@ -86,3 +86,11 @@ def layer_widths(widths: Iterable[int], name: str) -> list[int]:
     if not widths:
         raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
+
+
+def one_of(value, choices: Iterable[str | None], what: str):
+    """``value`` if it is one of ``choices``: the names of the datasets, losses, optimizers..."""
+    choices = list(choices)
+    if not (value is None or isinstance(value, str)) or value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(map(repr, choices))}")
+    return value

@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
+from micrograd._checks import finite_number, fraction, non_negative, one_of, positive_int, whole_number
 
 __all__ = ["Dataset", "Splits", "load", "check_dataset", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
 
@@ -118,8 +118,7 @@ def load(
 ) -> Splits:
     """Load dataset ``name`` ('moons', 'yinyang' or 'digits'); options left as None take its defaults."""
     loaders = {"moons": moons, "yinyang": yinyang, "digits": digits}
-    if name not in loaders:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+    one_of(name, DATASETS, "dataset")
     options = {"seed": seed}
     if n_samples is not None:
         options["n_samples"] = n_samples

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from micrograd import data as datasets
-from micrograd._checks import layer_widths
+from micrograd._checks import layer_widths, one_of
 from micrograd._files import output_folder
 from micrograd.nn import MLP
 from micrograd.optim import OPTIMIZERS, LinearDecay
@@ -106,12 +106,9 @@ def run_demo(
     """
     from micrograd.plot import plot_decision_boundary, plot_training_curves
 
-    if dataset not in DEFAULTS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DEFAULTS)}")
-    defaults = DEFAULTS[dataset]
+    defaults = DEFAULTS[one_of(dataset, DEFAULTS, "dataset")]
     optimizer = defaults.optimizer if optimizer is None else optimizer
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+    one_of(optimizer, OPTIMIZERS, "optimizer")
     steps = defaults.steps if steps is None else steps
     hidden = layer_widths(defaults.hidden if hidden is None else hidden, "hidden")
     lr = defaults.lr[optimizer] if lr is None else lr

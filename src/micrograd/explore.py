@@ -27,7 +27,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from micrograd._checks import layer_widths, positive_int, whole_number
+from micrograd._checks import layer_widths, one_of, positive_int, whole_number
 from micrograd._files import output_folder, write_atomically
 from micrograd.engine import Value
 from micrograd.losses import predicted_classes
@@ -398,10 +398,8 @@ def _graph_svg(recorder: _Recorder) -> str:
 
 
 def _check_arguments(dataset, steps, hidden, seed) -> tuple[_Recipe, int, list[int], int]:
-    if not isinstance(dataset, str) or dataset not in DATASETS:
-        raise ValueError(f"write_page: unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     return (
-        DATASETS[dataset],
+        DATASETS[one_of(dataset, DATASETS, "dataset")],
         positive_int(steps, "write_page: steps"),
         layer_widths(hidden, "write_page: hidden"),
         whole_number(seed, "write_page: seed"),

@@ -21,7 +21,7 @@ import os
 import random
 from typing import Callable, Sequence
 
-from micrograd._checks import finite_number, layer_widths, positive_int, whole_number
+from micrograd._checks import finite_number, layer_widths, one_of, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
@@ -347,16 +347,11 @@ def _reject_constant(name: str):
 
 
 def _check_activation(name, argument: str) -> str | None:
-    if not (name is None or isinstance(name, str)) or name not in ACTIVATIONS:
-        known = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"{argument} must be one of {known}; got {name!r}")
-    return name
+    return one_of(name, ACTIVATIONS, argument)
 
 
 def _check_init(init) -> str:
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
-    return init
+    return one_of(init, INITS, "init")
 
 
 def _as_values(x: Sequence[Value | float]) -> list[Value]:

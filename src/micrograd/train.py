@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from micrograd._checks import non_negative, positive_int, whole_number
+from micrograd._checks import non_negative, one_of, positive_int, whole_number
 from micrograd.data import Dataset, check_dataset
 from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l2_penalty, predicted_classes
 
@@ -182,12 +182,10 @@ def compile_loss(model, loss: str, *, num_features: int, target_size: int | None
     """
     from micrograd.compile import compile
 
-    if loss not in SAMPLE_LOSSES:
-        raise ValueError(f"unknown loss {loss!r}: choose one of {', '.join(SAMPLE_LOSSES)}")
+    per_sample = SAMPLE_LOSSES[one_of(loss, SAMPLE_LOSSES, "loss")]
     num_features = positive_int(num_features, "compile_loss: num_features")
     if target_size is not None:
         target_size = positive_int(target_size, "compile_loss: target_size")
-    per_sample = SAMPLE_LOSSES[loss]
 
     def fn(x, target):
         out = model(x)
@@ -231,9 +229,7 @@ def _compiled_step(model, loss: str, train: Dataset, make_targets, l2: float):
 
 
 def _loss_function(name: str):
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+    return LOSSES[one_of(name, LOSSES, "loss")]
 
 
 def output_count(loss: str, num_classes: int) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from micrograd._checks import positive_int, whole_number
+from micrograd._checks import one_of, positive_int, whole_number
 from micrograd.engine import Value, topological_order
 
 __all__ = ["GraphNode", "graph_nodes", "to_dot", "draw_dot", "render", "format_number", "walk"]
@@ -151,8 +151,7 @@ def _dot_lines(root: Value, rankdir: str, expand_dot: bool, precision: int, max_
 
 
 def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
+    one_of(rankdir, RANKDIRS, "rankdir")
     if whole_number(precision, "precision", minimum=0) > MAX_PRECISION:
         raise ValueError(f"precision must be a whole number of decimals from 0 to {MAX_PRECISION}, got {precision!r}")
     positive_int(max_nodes, "max_nodes")

@@ -44,6 +44,7 @@ class Program:
         self.aux: np.ndarray | None = None  # per-sample aux outputs of the last call (has_aux=True)
         self._example = example  # the traced sample, for the data-dependence check
         self._verified = False
+        self._at = None  # the step running: a _Step, "total" (the batch's sum) or None
         self._buffers: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._layout()
 
@@ -66,11 +67,12 @@ class Program:
         try:
             with np.errstate(**_RAISE):
                 gathered = self._run_forward(values, size)
-                total_output = self._total(values)
+                self._at = "total"
+                total_output = float(np.sum(values[self._output_rows[0]]))
                 param_grads = self._run_backward(values, grads, gathered, scale)
             outputs = values
-        except _Flagged as flagged:
-            total_output, by_index, outputs = self._explain(arrays, flagged.step, scale, backward=True)
+        except FloatingPointError:
+            total_output, by_index, outputs = self._explain(arrays, scale, backward=True)
             param_grads = by_index[list(self.ir.params)]
         if self.has_aux:
             self.aux = _per_sample(outputs, self._aux_rows)
@@ -87,8 +89,8 @@ class Program:
         try:
             with np.errstate(**_RAISE):
                 self._run_forward(values, size)
-        except _Flagged as flagged:
-            values = self._explain(arrays, flagged.step, 1.0, backward=False)[2]
+        except FloatingPointError:
+            values = self._explain(arrays, 1.0, backward=False)[2]
         if self.has_aux:
             self.aux = _per_sample(values, self._aux_rows)
         return _per_sample(values, self._output_rows[: self._num_loss_outputs])
@@ -222,23 +224,13 @@ class Program:
         """Every group's values, in order; returns what each group read, for the backward pass."""
         gathered = []
         static = self._static
-        step = None
-        try:
-            for step in self._steps:
-                pieces = step.gather(values, static)
-                rows = step.rows
-                values[rows] = step.rule.value(np, *step.arguments(pieces, (rows.stop - rows.start, size)))
-                gathered.append(pieces)
-        except FloatingPointError:
-            raise _Flagged(step) from None
+        for step in self._steps:
+            self._at = step  # where NumPy flags an error, for _explain
+            pieces = step.gather(values, static)
+            rows = step.rows
+            values[rows] = step.rule.value(np, *step.arguments(pieces, (rows.stop - rows.start, size)))
+            gathered.append(pieces)
         return gathered
-
-    def _total(self, values: np.ndarray) -> float:
-        """The sum of the first output over the batch."""
-        try:
-            return float(np.sum(values[self._output_rows[0]]))
-        except FloatingPointError:
-            raise _Flagged("total") from None
 
     def _run_backward(self, values, grads, gathered, scale: float) -> np.ndarray:
         """Node gradients flow from the last group to the first; each group's vector-Jacobian
@@ -251,24 +243,22 @@ class Program:
             grads[loss] = scale
         elif self._param_start <= loss < self._const_start:  # a parameter returned as it is
             param_grads[loss - self._param_start] += scale * values.shape[1]
-        step = None
-        try:
-            for step in reversed(self._steps):
-                g = grads[step.rows]
-                out = values[step.rows]
-                inputs = step.arguments(gathered[step.index], g.shape)
-                step.scatter(step.rule.vjp(np, g, out, *inputs), grads, param_grads)
-            if self._grads_in_static_rows:
-                step = None
-                param_grads += grads[self._param_start : self._const_start].sum(axis=1)
-        except FloatingPointError:
-            raise _Flagged(step) from None
+        for step in reversed(self._steps):
+            self._at = step
+            g = grads[step.rows]
+            out = values[step.rows]
+            inputs = step.arguments(gathered[step.index], g.shape)
+            step.scatter(step.rule.vjp(np, g, out, *inputs), grads, param_grads)
+        self._at = None
+        if self._grads_in_static_rows:
+            param_grads += grads[self._param_start : self._const_start].sum(axis=1)
         return param_grads
 
     # -- errors: the reference finds the sample, eager mode says what ------------------------
 
-    def _explain(self, arrays: list[np.ndarray], step, scale: float, backward: bool):
-        """NumPy flagged a floating-point error in ``step`` (see ``_Flagged``). Run the
+    def _explain(self, arrays: list[np.ndarray], scale: float, backward: bool):
+        """NumPy flagged a floating-point error in ``self._at`` (a step; "total": the batch's sum;
+        None: the parameters' sum over the batch). Run the
         batch through the reference interpreter with the flags ignored: if every number is finite
         the flag was a false alarm (a step inside a formula, or a derivative where no gradient
         flows), and its numbers stand: (total output, parameter gradients by index, values).
@@ -289,17 +279,18 @@ class Program:
             return total_output, param_grads, values
         for sample in np.flatnonzero(bad).tolist():
             self._run_eagerly([array[sample].tolist() for array in arrays], scale, backward, sample)
+        step, size = self._at, values.shape[1]
         if step == "total":
-            raise OverflowError(
-                f"the sum of the batch's {values.shape[1]} outputs overflows: the result exceeds the float64 range"
+            message = f"the sum of the batch's {size} outputs overflows: the result exceeds the float64 range"
+        else:
+            where = "" if step is None else f" in instruction {step.index} ({step.instruction.op} x{len(step.instruction.outputs)})"
+            bad_params = ", ".join(str(k) for k in np.flatnonzero(~np.isfinite(param_grads)).tolist())
+            message = (
+                f"the gradients overflow{where} for this batch of {size} samples, though eager mode runs each sample "
+                f"alone without an error (it leaves inf in a parameter's .grad, or only the sum over the batch "
+                f"overflows): not finite for parameter {bad_params or '?'}"
             )
-        where = "" if step is None else f" in instruction {step.index} ({step.instruction.op} x{len(step.instruction.outputs)})"
-        bad_params = ", ".join(str(k) for k in np.flatnonzero(~np.isfinite(param_grads)).tolist())
-        raise OverflowError(
-            f"the gradients overflow{where} for this batch of {values.shape[1]} samples, though eager mode runs "
-            f"each sample alone without an error (it leaves inf in a parameter's .grad, or only the sum over the "
-            f"batch overflows): not finite for parameter {bad_params or '?'}"
-        )
+        raise OverflowError(message)
 
     def _run_eagerly(self, sample: list, scale: float, backward: bool, index: int) -> None:
         """Run ``fn`` on one sample in eager mode, backward on a copy of its graph so that no
@@ -340,13 +331,6 @@ class Program:
                 "a one-hot dot) or run it eagerly."
             )
         self._verified = True
-
-
-class _Flagged(Exception):
-    """NumPy flagged a floating-point error in ``step`` (a _Step; "total": the batch's sum)."""
-
-    def __init__(self, step):
-        self.step = step
 
 
 def _add_note(error: BaseException, note: str) -> None:
