@@ -96,8 +96,7 @@ class Neuron(Module):
         return len(self.w)
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        if len(x) != len(self.w):
-            raise ValueError(f"x has {len(x)} inputs, but this neuron takes {len(self.w)}")
+        _check_width(x, len(self.w), "neuron")
         out = dot(self.w, x) + self.b
         return out if self._activate is None else self._activate(out)
 
@@ -143,8 +142,7 @@ class Layer(Module):
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """Every neuron's output, as a list even when there is one neuron."""
         x = _as_values(x)
-        if len(x) != self.nin:
-            raise ValueError(f"x has {len(x)} inputs, but this layer takes {self.nin}")
+        _check_width(x, self.nin, "layer")
         return [neuron(x) for neuron in self.neurons]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
@@ -206,8 +204,7 @@ class MLP(Module):
 
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """The last layer's outputs, as a list even when there is one."""
-        if len(x) != self.nin:
-            raise ValueError(f"x has {len(x)} inputs, but this MLP takes {self.nin}")
+        _check_width(x, self.nin, "MLP")
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -352,6 +349,11 @@ def _check_activation(name, argument: str) -> str | None:
 
 def _check_init(init) -> str:
     return one_of(init, INITS, "init")
+
+
+def _check_width(x: Sequence, nin: int, what: str) -> None:
+    if len(x) != nin:
+        raise ValueError(f"x has {len(x)} inputs, but this {what} takes {nin}")
 
 
 def _as_values(x: Sequence[Value | float]) -> list[Value]:
