@@ -199,7 +199,7 @@ def test_random_graphs_match_eager_mode(program):
 
 def assert_same_as_reference(program, params, columns, reduction="mean", *, exact_values=True, exact_grads=True):
     """The fast executor's loss, gradients and outputs against the reference interpreter's: bit for
-    bit, or (where it sums in another order) to 1e-12 relative."""
+    bit, or to 1e-12 relative (see CONSTANT_EXPONENTS)."""
     expected_loss, expected_grads, expected_outputs = reference.run(program.ir, [p.data for p in params], columns, reduction)
     loss, grads = compiled_mean_and_grads(program, params, columns, reduction)
     outputs = program.forward(*columns)
@@ -207,32 +207,31 @@ def assert_same_as_reference(program, params, columns, reduction="mean", *, exac
     if exact_values:
         assert np.array_equal(outputs, expected_outputs), (outputs, expected_outputs)
         assert loss == expected_loss
-    else:
-        assert_close(outputs, expected_outputs, "outputs")
-        assert_close(loss, expected_loss, "loss")
+    else:  # 1 ulp in a power, as far as the program's rounding carries it
+        np.testing.assert_allclose(outputs, expected_outputs, rtol=1e-9, atol=1e-12)
+        assert loss == pytest.approx(expected_loss, rel=1e-9, abs=1e-12)
     if exact_grads:
         assert np.array_equal(grads, expected_grads), (grads, expected_grads)
     else:
-        assert_close(grads, expected_grads, "parameter gradients")
+        np.testing.assert_allclose(grads, expected_grads, rtol=1e-9, atol=1e-12)
 
 
 REFERENCE_COMPARED = [0]
 # x ** 2 reads its exponent from a column of constants. The fast executor passes that column as
 # (group, 1), and NumPy squares (x * x) when an exponent broadcasts; the reference passes full rows,
-# which NumPy's vector pow takes, 1 ulp away at times.
+# which NumPy's vector pow takes, 1 ulp away at times. Programs with such a power are compared to
+# 1e-9 (a cancellation downstream can magnify that ulp), all others bit for bit.
 CONSTANT_EXPONENTS = {"pow_const_exp", "pow_int", "pow_negative"}
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(compiled_programs(), st.sampled_from(["mean", "sum"]))
 def test_random_programs_run_as_the_reference_interpreter_runs_them(program, reduction):
-    # Values bit for bit. Gradients to 1e-12: the fast executor sums a group's edges into one slot,
-    # and a parameter's over the batch, before it adds them in; the reference adds edge by edge.
     X, Y, param_data, steps, tail = program
     params = [Value(v) for v in param_data]
     compiled = compile(lambda x, y: replay(steps, tail, x, y, params), params, example=(X[0], Y[0]))
     exact = not any(name in CONSTANT_EXPONENTS for name, _ in steps)
-    assert_same_as_reference(compiled, params, [np.array(X), np.array(Y)], reduction, exact_values=exact, exact_grads=False)
+    assert_same_as_reference(compiled, params, [np.array(X), np.array(Y)], reduction, exact_values=exact, exact_grads=exact)
     REFERENCE_COMPARED[0] += 1
 
 
@@ -277,7 +276,8 @@ def test_unusual_columns_take_the_general_paths_and_still_match():
     X = np.array([[0.3, -1.2, 0.8], [1.5, 0.2, -0.4], [-0.9, 0.6, 1.1]])
     Y = np.array([0.5, -1.5, 2.0])
     program = assert_matches_eager(fn, p, [X, Y])
-    assert program._fill_static_rows and program._grads_in_static_rows  # the mixed column's paths
+    assert program._fill_static_rows and program._first_grad_row < program._param_start  # the mixed column's paths
+    assert_same_as_reference(program, p, [X, Y])
 
 
 def test_a_column_of_inputs_and_constants_gets_no_gradient_across_calls():
@@ -288,7 +288,7 @@ def test_a_column_of_inputs_and_constants_gets_no_gradient_across_calls():
     fn = lambda x: (x * p).sin() + 2.0 * q  # noqa: E731
     program = compile(fn, [p, q], example=(0.0,))
     assert {program.ir.slot_name(s)[0] for s in program.instructions[0].inputs[0]} == {"a", "c"}
-    assert not program._fill_static_rows and not program._grads_in_static_rows  # the fast paths
+    assert not program._fill_static_rows and program._first_grad_row == program._param_start  # the fast paths
     columns = [np.zeros(2)]  # d/dx of the mean: cos(0) * p / 2 = 5e307 for each sample
     for _ in range(5):
         loss, grads = compiled_mean_and_grads(program, [p, q], columns)
@@ -645,7 +645,6 @@ def test_a_parameter_gradient_that_overflows_only_summed_over_the_batch():
         return (a + p1) * k + (x * x + a)  # a + p1 and x * x + a: one group, columns [a, x*x], [p1, a]
 
     program = compile(fn, [q, p1, k], example=(1e-300,))
-    assert program._grads_in_static_rows
     with pytest.raises(OverflowError) as compiled:
         program(np.array([1e-300, 2e-300]), reduction="sum")
     message = str(compiled.value)

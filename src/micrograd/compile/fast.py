@@ -135,16 +135,16 @@ class Program:
         self._static = np.zeros(len(ir.params) + len(ir.constants))
         self._static[len(ir.params) :] = ir.constants
 
-        layout = _SlotKinds(ir.param_start, ir.const_start, ir.first_computed)
+        layout = _SlotKinds(ir.param_start, ir.const_start, ir.first_computed, ir.num_slots, ir.outputs[0])
         self._steps = []
         for ins in ir.instructions:
             index = np.asarray(ins.inputs, dtype=np.intp).reshape(len(ins.inputs), len(ins.outputs))
-            stacked = ops.OPS[ins.op].arity is None
-            step = _Step(ins, layout.gather_plan(index, stacked), layout.scatter_plan(index, stacked), len(self._steps))
-            self._steps.append(step)
+            self._steps.append(_Step(ins, layout.gather_plan(index, ops.OPS[ins.op].arity is None), len(self._steps)))
+        for step in reversed(self._steps):  # in backward order: each plan knows which rows hold a gradient
+            index = np.asarray(step.instruction.inputs, dtype=np.intp).reshape(len(step.instruction.inputs), -1)
+            step.scatter = layout.scatter_plan(index, step.rule.arity is None)
         self._fill_static_rows = layout.reads_param_rows  # a mixed column reads parameters from `values`
         self._first_grad_row = layout.first_written_row  # backward zeroes every row it adds into
-        self._grads_in_static_rows = layout.first_written_row < ir.first_computed
 
         outputs = list(ir.outputs)
         if any(ir.param_start <= row < ir.const_start for row in outputs):
@@ -233,26 +233,19 @@ class Program:
         return gathered
 
     def _run_backward(self, values, grads, gathered, scale: float) -> np.ndarray:
-        """Node gradients flow from the last group to the first; each group's vector-Jacobian
-        product is added into the gradients of its inputs (parameters: summed over the batch).
-        Returns the parameter gradients, in slot order."""
-        param_grads = np.zeros(len(self.params))
+        """Gradients flow from the last group to the first; each group's vector-Jacobian product
+        is added into the gradients of its inputs, per sample. Returns the parameters' gradients
+        summed over the batch, in slot order."""
         grads[self._first_grad_row :] = 0.0
-        loss = self._output_rows[0]
-        if loss >= self._first_computed:
-            grads[loss] = scale
-        elif self._param_start <= loss < self._const_start:  # a parameter returned as it is
-            param_grads[loss - self._param_start] += scale * values.shape[1]
+        grads[self._output_rows[0]] = scale
         for step in reversed(self._steps):
             self._at = step
             g = grads[step.rows]
             out = values[step.rows]
             inputs = step.arguments(gathered[step.index], g.shape)
-            step.scatter(step.rule.vjp(np, g, out, *inputs), grads, param_grads)
+            step.scatter(step.rule.vjp(np, g, out, *inputs), grads)
         self._at = None
-        if self._grads_in_static_rows:
-            param_grads += grads[self._param_start : self._const_start].sum(axis=1)
-        return param_grads
+        return grads[self._param_start : self._const_start].sum(axis=1)
 
     # -- errors: the reference finds the sample, eager mode says what ------------------------
 
@@ -381,8 +374,9 @@ class _Step:
 
     __slots__ = ("instruction", "rule", "rows", "gather", "scatter", "index", "arguments")
 
-    def __init__(self, instruction: Instruction, gather, scatter, index: int):
-        self.instruction, self.gather, self.scatter, self.index = instruction, gather, scatter, index
+    def __init__(self, instruction: Instruction, gather, index: int):
+        self.instruction, self.gather, self.index = instruction, gather, index
+        self.scatter = None  # set once every later group's plan is made (see _SlotKinds.scatter_plan)
         # The instruction's op and output slots, in the forms the hot loops use.
         self.rule = ops.OPS[instruction.op]
         self.rows = slice(instruction.outputs.start, instruction.outputs.stop)
@@ -420,10 +414,12 @@ class _SlotKinds:
     layer's inputs, shared by all its neurons) as ``(1, batch)``; NumPy broadcasting does the rest.
     """
 
-    def __init__(self, param_start: int, const_start: int, first_computed: int):
+    def __init__(self, param_start: int, const_start: int, first_computed: int, num_slots: int, loss: int):
         self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
         self.reads_param_rows = False  # some column reads parameters as rows of `values`
-        self.first_written_row = first_computed  # the lowest row of `grads` that a writer adds into
+        self.first_written_row = min(loss, first_computed)  # the lowest row of `grads` backward writes
+        self.written = np.zeros(num_slots, dtype=bool)  # rows holding a gradient, as scatter plans are made
+        self.written[loss] = True
 
     def column_kind(self, column: np.ndarray) -> str:
         if (column >= self.param_start).all() and (column < self.first_computed).all():
@@ -507,18 +503,15 @@ class _SlotKinds:
     # -- handing back gradients (backward)
 
     def destination_kind(self, column: np.ndarray) -> str:
-        is_param = (column >= self.param_start) & (column < self.const_start)
-        if not (is_param | (column >= self.first_computed)).any():
+        if not ((column >= self.param_start) & ((column < self.const_start) | (column >= self.first_computed))).any():
             return "none"  # inputs and constants need no gradient
-        if is_param.all():
-            return "param"
-        if (column >= self.first_computed).all():
-            return "shared" if (column == column[0]).all() else "rows"
-        return "mixed"
+        return "shared" if (column == column[0]).all() else "rows"
 
     def scatter_plan(self, index: np.ndarray, stacked: bool):
-        """A function ``(input grads, node grads, parameter grads) -> None`` that adds a group's
-        vector-Jacobian product into the gradients of its inputs."""
+        """A function ``(input grads, grads) -> None`` that adds a group's vector-Jacobian product
+        into the gradients of its inputs, edge after edge in the order the reference adds them
+        (input by input, node by node). Call it for the groups in backward order: it notes which
+        rows hold a gradient already."""
         if stacked:
             runs = self.runs(index, self.destination_kind)
         else:  # the rule returns one array per input: one writer each
@@ -526,70 +519,58 @@ class _SlotKinds:
         writers = [(a, b, self._writer(kind, index[a:b])) for kind, a, b in runs if kind != "none"]
         if stacked:
 
-            def scatter(input_grads, grads, param_grads):
+            def scatter(input_grads, grads):
                 if type(input_grads) is not np.ndarray:
                     input_grads = np.stack(np.broadcast_arrays(*input_grads))
                 for a, b, write in writers:
-                    write(input_grads[a:b], grads, param_grads)
+                    write(input_grads[a:b], grads)
 
             return scatter
 
-        def scatter(input_grads, grads, param_grads):
+        def scatter(input_grads, grads):
             for a, _, write in writers:
-                write(input_grads[a], grads, param_grads)
+                write(input_grads[a], grads)
 
         return scatter
 
     def _writer(self, kind: str, block: np.ndarray):
         """A function adding one run of input gradients, ``(run, group, batch)`` (or ``(group,
-        batch)`` for a single column), into the node or parameter gradients."""
+        batch)`` for a single column), into the gradients of the slots in ``block``."""
         arity, width = block.shape
-        if kind == "param":
-            positions = block - self.param_start
-            if _is_run(positions.ravel()):
-                first, last = int(positions[0, 0]), int(positions[0, 0]) + positions.size
+        flat = block.ravel()
+        self.first_written_row = min(self.first_written_row, int(flat.min()))
+        rows = block[:, 0].copy()
+        fresh = not self.written[flat].any()
+        self.written[flat] = True
+        if len(np.unique(flat)) == len(flat):  # one edge into each slot: one addition each
+            if _is_run(flat):
+                start, stop = int(flat[0]), int(flat[0]) + len(flat)
 
-                def write(part, grads, param_grads):
-                    param_grads[first:last] += part.reshape(positions.size, -1).sum(axis=1)
+                def write(part, grads):
+                    grads[start:stop] += part.reshape(len(flat), -1)
 
                 return write
-            flat = positions.ravel()
-            count = self.const_start - self.param_start
 
-            def write(part, grads, param_grads):
-                sums = part.reshape(arity * width, -1).sum(axis=1)
-                param_grads += np.bincount(flat, weights=sums, minlength=count)
+            def write(part, grads):
+                grads[flat] += part.reshape(len(flat), -1)
 
             return write
-        if kind == "shared" and len(np.unique(block[:, 0])) == arity:
-            rows = block[:, 0].copy()
 
-            def write(part, grads, param_grads):
-                grads[rows] += part.reshape(arity, width, -1).sum(axis=1)
+        def add_one_by_one(part, grads):  # np.add.at: each edge in turn, but 10-20x slower
+            np.add.at(grads, flat, np.broadcast_to(part, (arity, width, grads.shape[1])).reshape(len(flat), -1))
 
-            return write
-        if kind == "mixed":  # it adds into the rows of inputs, parameters or constants too
-            self.first_written_row = min(self.first_written_row, int(block.min()))
-        flat = block.ravel()
-        if _is_run(flat):
-            start, stop = int(flat[0]), int(flat[0]) + len(flat)
-
-            def write(part, grads, param_grads):
-                grads[start:stop] += part.reshape(len(flat), -1)
+        if kind == "shared" and fresh and len(np.unique(rows)) == arity:
+            # A layer's inputs, each read by every neuron of the next: summing a row's edges over
+            # the group adds them in the same order (NumPy sums along a leading axis one by one
+            # when a batch has 2 samples or more), and into a gradient that is still 0.
+            def write(part, grads):
+                if grads.shape[1] == 1:
+                    add_one_by_one(part, grads)
+                else:
+                    grads[rows] += part.reshape(arity, width, -1).sum(axis=1)
 
             return write
-        # Several edges into one slot: sum them first (a precomputed segment sum; np.add.at is slow).
-        by_slot = np.argsort(flat, kind="stable")
-        sorted_slots = flat[by_slot]
-        starts = np.flatnonzero(np.r_[True, sorted_slots[1:] != sorted_slots[:-1]])
-        targets = sorted_slots[starts]
-        reduceat = np.add.reduceat
-
-        def write(part, grads, param_grads):
-            edges = np.broadcast_to(part, (arity, width, grads.shape[1])).reshape(len(flat), -1)
-            grads[targets] += reduceat(edges.take(by_slot, axis=0), starts, axis=0)
-
-        return write
+        return add_one_by_one
 
 
 def _is_run(slots: np.ndarray) -> bool:
