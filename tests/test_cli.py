@@ -26,3 +26,30 @@ def test_graph_precision_out_of_range_is_a_one_line_error(tmp_path, capsys, prec
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--precision" in err
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["graph", "-x*3", "--at", "x=2", "-o", "{out}"],
+        ["graph", "--at", "x=2", "-x*3", "-o", "{out}"],
+        ["graph", "-o", "{out}", "--precision", "1", "-x*3", "--at=x=2"],
+        ["graph", "--at", "x=2", "-o", "{out}", "--", "-x*3"],  # argparse's own way still works
+    ],
+)
+def test_graph_takes_an_expression_that_starts_with_a_minus(tmp_path, capsys, words):
+    out = tmp_path / "g.dot"
+    assert main([word.format(out=out) for word in words]) == 0  # was: "required: expression"
+    dot = out.read_text()
+    assert "data -6" in dot and "grad -3" in dot  # -x*3 at x=2 is -6; its slope in x is -3
+    assert capsys.readouterr().err == ""
+
+
+def test_graph_options_still_take_their_values_and_unknown_long_options_are_refused(tmp_path, capsys):
+    out = tmp_path / "g.dot"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["graph", "x", "--at", "x=1", "--colour", "red", "-o", str(out)])
+    assert exit_info.value.code == 2 and "--colour" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["graph", "-x", "--precision", "-1", "-o", str(out)])  # -1 is the value, refused as such
+    assert "--precision" in capsys.readouterr().err

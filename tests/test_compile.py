@@ -457,7 +457,7 @@ def test_reductions_and_gradients_that_accumulate():
 
 
 def test_batch_sizes_that_change_from_call_to_call():
-    # The program keeps buffers for up to four batch sizes; the fifth size (2) clears them.
+    # Each size reuses or replaces the buffers an earlier size left: the numbers stay eager mode's.
     model = MLP(2, [6, 1], seed=3)
     params = model.parameters()
     fn = lambda x, t: SAMPLE_LOSSES["hinge"](model(x), t)  # noqa: E731
@@ -472,7 +472,31 @@ def test_batch_sizes_that_change_from_call_to_call():
         total_loss, grads = compiled_mean_and_grads(program, params, columns, reduction="sum")
         assert_close(total_loss, expected_mean * size, f"summed loss, batch of {size}")
         assert_close(grads, [g * size for g in expected_grads], f"summed gradients, batch of {size}")
-    assert sorted(program._buffers) == [2]
+
+
+def test_a_one_off_large_batch_does_not_stay_in_memory():
+    import gc
+    import tracemalloc  # NumPy reports its arrays' memory to tracemalloc
+
+    model = MLP(2, [16, 16, 1], seed=1)
+    program = compile(model, model.parameters(), example=([0.0, 0.0],))
+    small = np.ones((32, 2))
+    program.forward(small)
+    tracemalloc.start()
+    try:
+        program.forward(small)
+        held_before = tracemalloc.get_traced_memory()[0]
+        large = np.random.default_rng(0).standard_normal((20_000, 2))
+        program.forward(large)  # its value and gradient buffers: 437 slots x 20,000 x 8 bytes x 2
+        held_after_large = tracemalloc.get_traced_memory()[0] - held_before
+        program.forward(small)
+        del large
+        gc.collect()
+        held_after = tracemalloc.get_traced_memory()[0] - held_before
+    finally:
+        tracemalloc.stop()
+    assert held_after_large > 100 * 10**6  # what was kept until the next call
+    assert held_after < 10**6  # the old program kept it through four batch sizes
 
 
 def test_forward_shapes_and_several_outputs():
@@ -692,6 +716,18 @@ def test_bad_inputs_get_clear_errors():
         program(np.zeros((3, 2)), [1.0, float("nan"), 2.0])
     with pytest.raises(TypeError, match="batch input 1"):
         program(np.zeros((3, 2)), ["a", "b", "c"])
+    program(np.zeros((3, 2), dtype=np.float32), np.array([1, 2, 3]))  # any real dtype is read as float64
+    bad = {
+        "str": ["1", "2", "3"],  # used to read as 1.0, 2.0, 3.0
+        "complex128": np.array([1 + 2j, 1, 1]),  # used to drop the imaginary part with a warning
+        "bool": [True, False, True],
+        "object": [1.0, None, 2.0],
+    }
+    for kind, inputs in bad.items():
+        with pytest.raises(TypeError, match=rf"batch input 1 must be a list or array of real numbers, got {kind}"):
+            program(np.zeros((3, 2)), inputs)
+        with pytest.raises(TypeError, match=rf"batch input 0 must be a list or array of real numbers, got {kind}"):
+            program.forward(np.array([[x, x] for x in inputs]), np.ones(3))
     with pytest.raises(ValueError, match="empty"):
         program(np.zeros((0, 2)), np.zeros(0))
     p.data = float("inf")
@@ -743,6 +779,36 @@ def test_a_number_taken_from_data_is_refused():
     program = compile(shifted, [], example=([1.0, 2.0, 3.0],))
     with pytest.raises(DataDependentGraphError, match="constant"):
         program.forward(np.array([[1.0, 2.0, 3.0], [5.0, 1.0, 0.0]]))
+
+
+def test_a_branch_a_later_sample_of_the_first_batch_takes_is_refused():
+    def branchy(x):
+        return x * 10.0 if x.data < 1 else x * 15.0
+
+    program = compile(branchy, [], example=(0.0,))
+    # eager mode gives [5, 30]; checking sample 0 alone (the first that differs from the example)
+    # let the program replay the `x * 10` branch for both and return [5, 20]
+    with pytest.raises(DataDependentGraphError, match="sample 1 of the batch"):
+        program.forward(np.array([0.5, 2.0]))
+
+
+def test_the_first_call_checks_the_first_batch_up_to_a_bound_of_traced_nodes():
+    calls = [0]
+
+    def counted(x):
+        calls[0] += 1
+        return (x * 2.0).tanh()  # 4 nodes: x, 2.0, *, tanh
+
+    program = compile(counted, [], example=(0.0,))
+    assert calls[0] == 1
+    batch = np.linspace(0.1, 1.0, 100)  # no sample equals the example
+    program.forward(batch)
+    assert calls[0] == 1 + 100  # every sample of a small first batch traced again
+    program.forward(-batch)
+    assert calls[0] == 101  # later batches are not
+    program = compile(counted, [], example=(0.0,))
+    program.forward(np.linspace(0.1, 1.0, 10**6))  # a large batch: traced up to the bound, not a million times
+    assert calls[0] == 101 + 1 + 100_000 // 4  # the README's bound: 100,000 traced nodes
 
 
 def test_relu_and_one_hot_choices_replay_faithfully():

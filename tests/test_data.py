@@ -2,6 +2,7 @@
 
 import math
 import random
+import re
 from collections import Counter
 
 import numpy as np
@@ -113,6 +114,63 @@ def test_yinyang_areas():
     assert area[2] == pytest.approx(2 * dot, rel=0.02)
     assert area[0] == pytest.approx(math.pi / 2 - dot, rel=0.01)
     assert area[1] == pytest.approx(math.pi / 2 - dot, rel=0.01)
+
+
+class _CountedRandom(random.Random):
+    """A generator that gives up after ``budget`` draws: 'does not take minutes', checked by counting."""
+
+    budget = 0
+
+    def random(self):
+        _CountedRandom.budget -= 1
+        if _CountedRandom.budget < 0:
+            raise RuntimeError("yinyang drew too many random numbers")
+        return super().random()
+
+
+def test_yinyang_with_tiny_dots_is_drawn_without_millions_of_tries(monkeypatch):
+    # Rejection sampling needs ~2.5 million tries per dot point at radius 0.0005 (it took minutes);
+    # drawing the dots directly takes a handful of numbers per sample.
+    monkeypatch.setattr(random, "Random", _CountedRandom)
+    _CountedRandom.budget = 300 * 20
+    splits = data.yinyang(300, seed=1, dot_radius=0.0005)
+    parts = (splits.train, splits.val, splits.test)
+    points = [(x, y, label) for part in parts for (x, y), label in zip(part.X, part.y)]
+    assert Counter(label for *_, label in points)[2] >= 60  # the classes stay balanced (1/3 of 300 each)
+    for x, y, label in points:
+        assert label == yinyang_class(x, y, dot_radius=0.0005)
+
+
+def test_yinyang_points_drawn_in_small_dots_are_uniform_over_their_area():
+    r = 0.05
+    splits = data.yinyang(6000, seed=2, dot_radius=r)
+    dots = [(x, y) for (x, y), label in zip(splits.train.X, splits.train.y) if label == 2]
+    assert len(dots) > 1000
+    left = [(x + 0.5, y) for x, y in dots if x < 0]
+    right = [(x - 0.5, y) for x, y in dots if x > 0]
+    # either dot with probability 1/2: sigma = sqrt(n)/2 ~ 18 for n ~ 1200, allow 4 sigma
+    assert abs(len(left) - len(right)) < 4 * math.sqrt(len(dots))
+    offsets = left + right
+    distance = [math.hypot(dx, dy) / r for dx, dy in offsets]
+    assert max(distance) < 1
+    # uniform in a disc of radius 1: E[d] = 2/3 (sd 0.236), E[d^2] = 1/2 (sd 0.289), E[cos] = 0 (sd 0.71);
+    # each mean of ~1200 within 4 standard errors
+    n = len(distance)
+    assert abs(sum(distance) / n - 2 / 3) < 4 * 0.236 / math.sqrt(n)
+    assert abs(sum(d * d for d in distance) / n - 1 / 2) < 4 * 0.289 / math.sqrt(n)
+    assert abs(sum(dx / (d * r) for (dx, _), d in zip(offsets, distance)) / n) < 4 * 0.71 / math.sqrt(n)
+
+
+def test_a_subset_refuses_indices_outside_the_dataset_naming_them():
+    data_set = Dataset([[0.0], [1.0], [2.0]], [0, 1, 0], 2, name="three")
+    assert data_set.subset([2, 0]).X == [[2.0], [0.0]]
+    assert data_set.subset(np.array([2, 0])).y == [0, 0]  # NumPy's indices too (the array had no truth value)
+    # -1 used to wrap around to the last sample
+    for indices, bad in (([-1], "indices[0] is -1"), ([0, 3], "indices[1] is 3")):
+        with pytest.raises(IndexError, match=rf"dataset 'three': {re.escape(bad)}, outside 0..2 \(3 samples\)"):
+            data_set.subset(indices)
+    with pytest.raises(TypeError, match=r"dataset 'three': indices\[0\] must be a whole number, got float"):
+        data_set.subset([1.0])
 
 
 # Digits -----------------------------------------------------------------------------------------

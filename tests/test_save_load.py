@@ -158,7 +158,7 @@ def rewrite(path, change):
         (lambda p: rewrite(p, lambda s: s.update(nin=True)), "bad architecture: nin must be a positive whole number"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=[5, True, 2])), "bad architecture: nouts[1] must be"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=5)), "bad architecture: nouts must be a list"),
-        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: activation"),
+        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: unknown activation 'gelu'"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=[])), "bad architecture"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),
@@ -214,3 +214,69 @@ def test_a_file_claiming_a_huge_model_is_refused_before_building_it(tmp_path):
     rewrite(path, lambda s: s.update(nouts=[10**7, 10**7, 1]))
     with pytest.raises(ValueError, match="'w' should have 10000000 rows"):
         MLP.load(path)  # quickly: building 10**14 weights first would never finish
+
+
+def test_saving_through_a_symbolic_link_writes_its_target_and_keeps_the_link(tmp_path):
+    target = tmp_path / "models" / "real.json"
+    target.parent.mkdir()
+    MLP(2, [3, 1], seed=0).save(target)
+    link = tmp_path / "latest.json"
+    link.symlink_to(os.path.join("models", "real.json"))  # a relative link, as `ln -s` makes them
+    newer = MLP(2, [3, 1], seed=1)
+    newer.save(link)
+    assert link.is_symlink() and os.readlink(link) == os.path.join("models", "real.json")
+    assert [p.data for p in MLP.load(target).parameters()] == [p.data for p in newer.parameters()]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "models"]
+    assert [p.name for p in target.parent.iterdir()] == ["real.json"]  # no temporary file left
+
+    dangling = tmp_path / "next.json"
+    dangling.symlink_to(tmp_path / "models" / "not-yet.json")  # open(link, "w") would create the target
+    newer.save(dangling)
+    assert dangling.is_symlink() and (tmp_path / "models" / "not-yet.json").read_bytes() == target.read_bytes()
+
+
+def test_saving_over_a_file_keeps_its_permissions(tmp_path):
+    path = tmp_path / "private.json"
+    MLP(2, [1], seed=0).save(path)
+    os.chmod(path, 0o600)
+    MLP(2, [1], seed=1).save(path)
+    assert (path.stat().st_mode & 0o777) == 0o600
+    os.chmod(path, 0o640)
+    MLP(2, [1], seed=2).save(path)
+    assert (path.stat().st_mode & 0o777) == 0o640
+
+
+def test_a_read_only_file_is_refused_not_replaced(tmp_path):
+    import errno
+
+    path = tmp_path / "keep.json"
+    MLP(2, [1], seed=0).save(path)
+    before = path.read_bytes()
+    os.chmod(path, 0o444)
+    with pytest.raises(PermissionError) as caught:
+        MLP(2, [1], seed=1).save(path)  # refused even for root, whom open(path, "w") would let through
+    assert caught.value.errno == errno.EACCES and caught.value.filename == str(path)
+    assert path.read_bytes() == before and (path.stat().st_mode & 0o777) == 0o444
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.json"]
+
+    link = tmp_path / "link.json"
+    link.symlink_to(path)
+    with pytest.raises(PermissionError) as caught:
+        MLP(2, [1], seed=1).save(link)
+    assert caught.value.filename == str(link)  # the path the user gave, not the link's target
+    assert link.is_symlink() and path.read_bytes() == before
+
+
+def test_the_longest_valid_file_name_saves_and_a_too_long_one_names_the_users_path(tmp_path):
+    import errno
+
+    longest = tmp_path / ("m" * 250 + ".json")  # 255 bytes: the most a file name may have
+    model = MLP(2, [3, 1], seed=0)
+    model.save(longest)
+    assert [p.data for p in MLP.load(longest).parameters()] == [p.data for p in model.parameters()]
+    assert [p.name for p in tmp_path.iterdir()] == [longest.name]
+
+    too_long = tmp_path / ("m" * 251 + ".json")
+    with pytest.raises(OSError) as caught:
+        model.save(too_long)
+    assert caught.value.errno == errno.ENAMETOOLONG and caught.value.filename == str(too_long)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
+from micrograd._checks import finite_number, non_negative
 from micrograd.engine import Value
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -24,10 +26,14 @@ def gradcheck(
 
     ``fn`` takes one Value per input and returns a Value. Returns True when every gradient agrees
     within ``atol + rtol * |numeric|``; otherwise raises GradcheckError naming the worst input.
+    ``eps`` must be a finite number > 0, ``atol`` and ``rtol`` finite numbers >= 0 (``ValueError``).
     """
-    if eps <= 0:
-        raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
-    points = [float(x.data if isinstance(x, Value) else x) for x in inputs]
+    eps = finite_number(eps, "gradcheck: eps", above=0.0)
+    atol = non_negative(atol, "gradcheck: atol")
+    rtol = non_negative(rtol, "gradcheck: rtol")
+    points = [
+        finite_number(x.data if isinstance(x, Value) else x, f"gradcheck: inputs[{i}]") for i, x in enumerate(inputs)
+    ]
     if not points:
         raise ValueError("gradcheck: needs at least one input")
 
@@ -47,6 +53,8 @@ def gradcheck(
         up[i], down[i] = x + eps, x - eps
         numeric = (at(up) - at(down)) / (2 * eps)
         excess = abs(analytic[i] - numeric) - (atol + rtol * abs(numeric))
+        if math.isnan(excess):  # a NaN gradient or estimate agrees with nothing
+            excess = math.inf
         if excess > 0 and (worst is None or excess > worst[0]):
             worst = (excess, i, analytic[i], numeric)
     if worst is not None:

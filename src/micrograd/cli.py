@@ -131,7 +131,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _expression_behind_dashes(argv: list[str]) -> list[str]:
+    """``graph -x*2 -o g.svg``: argparse takes every word that starts with "-" for an option. Graph's
+    own options are ``-o``, ``-h`` and long ones, so any other such word is the expression: move it
+    behind "--", where argparse reads it as one. ``-o`` and a long option without "=" take the next
+    word as their value, which is skipped."""
+    i = 1
+    while i < len(argv) and argv[i] != "--":
+        word = argv[i]
+        if word.startswith("-") and not word.startswith(("--", "-o", "-h")):
+            return argv[:i] + argv[i + 1 :] + ["--", word]
+        i += 2 if word == "-o" or (word.startswith("--") and "=" not in word) else 1
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["graph"]:
+        argv = _expression_behind_dashes(argv)
     args = build_parser().parse_args(argv)
     try:
         if args.command == "demo":

@@ -123,8 +123,12 @@ def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[floa
     per sample with class indices.
     """
     correct = 0
+    classes = None  # how many scores sample 0 has: every sample must have as many
     for i, (score, target) in _batch("accuracy", scores, targets):
-        predicted, count = _predicted_class(score)
+        predicted, count = _predicted_class(score, "accuracy", i)
+        classes = count if classes is None else classes
+        if count != classes:
+            raise ValueError(f"accuracy: sample {i} has {count} scores, sample 0 has {classes}")
         if count > 1:
             correct += predicted == _class_index(target, count, i, "accuracy")
         elif _target(target, "accuracy", i) in (1.0, -1.0, 0.0):
@@ -148,14 +152,16 @@ def predicted_classes(scores):
         return scores.argmax(axis=1)  # NumPy's argmax also takes the first of equals
     if _is_scalar(scores) or not hasattr(scores, "__len__"):
         raise TypeError(f"predicted_classes: scores must be a list over the batch, got {type(scores).__name__}")
-    return [_predicted_class(score)[0] for score in scores]
+    return [_predicted_class(score, "predicted_classes", i)[0] for i, score in enumerate(scores)]
 
 
-def _predicted_class(score) -> tuple[int, int]:
-    """(the class one sample's score picks, how many scores it has)."""
+def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
+    """(the class sample ``i``'s score picks, how many scores it has)."""
     values = [v.data if type(v) is Value else float(v) for v in ([score] if _is_scalar(score) else score)]
     if len(values) == 1:
         return int(values[0] > 0), 1
+    if not values:
+        raise ValueError(f"{name}: sample {i} has no scores, expected one or one per class")
     return max(range(len(values)), key=values.__getitem__), len(values)
 
 

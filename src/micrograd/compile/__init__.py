@@ -25,8 +25,9 @@ Limitation, shared with every tracing compiler: the program replays the graph of
 whose graph depends on the data, such as ``if x.data > 0:`` or a number computed from ``.data``
 (a ``max`` of logits used as a shift, say), would be replayed with the traced branch or number for
 every sample. Write such choices with ops instead (``relu``, ``abs``, a one-hot ``dot``: see
-``one_hot``). On the first call the function is traced again on a sample of the batch, and a graph
-that differs raises ``DataDependentGraphError``; a branch that sample does not take goes unseen.
+``one_hot``). On the first call the function is traced again on the batch's samples, in order, up
+to ``_CHECK_NODES`` traced nodes (at least one sample), and a graph that differs raises
+``DataDependentGraphError``; a branch that only later samples or later batches take goes unseen.
 """
 
 from __future__ import annotations
