@@ -105,7 +105,6 @@ def _example_rows(example) -> tuple[list[int | None], list]:
     return shapes, rows
 
 
-
 def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
     """Class indices as rows of 0.0 with a 1.0 at the class: shape ``(len(labels), num_classes)``.
 
@@ -114,14 +113,11 @@ def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
     """
     num_classes = positive_int(num_classes, "one_hot: num_classes")
     labels = np.asarray(labels)
-    numeric = np.issubdtype(labels.dtype, np.integer) or np.issubdtype(labels.dtype, np.floating)
-    if labels.dtype == bool or not numeric:
+    if labels.dtype.kind not in "iuf":  # not bool, text or objects
         raise TypeError(f"one_hot: labels must be class indices, got an array of {labels.dtype}")
-    if labels.ndim != 1 or not np.all(labels == np.round(labels)):
-        raise ValueError("one_hot: labels must be a flat list of class indices")
+    if labels.ndim != 1 or not np.all((labels == np.round(labels)) & (labels >= 0) & (labels < num_classes)):
+        raise ValueError(f"one_hot: labels must be a flat list of class indices in 0..{num_classes - 1}")
     labels = labels.astype(np.intp)
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"one_hot: labels must be in 0..{num_classes - 1}")
     rows = np.zeros((len(labels), num_classes))
     rows[np.arange(len(labels)), labels] = 1.0
     return rows

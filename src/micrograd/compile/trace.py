@@ -190,12 +190,10 @@ def _outputs(result, has_aux: bool) -> tuple[list[Value], int]:
     """The Values ``fn`` returned, the loss (or outputs) first; and how many of them are aux."""
     if not has_aux:
         return _values(result, "fn"), 0
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise TypeError("compile: with has_aux=True, fn must return (loss, aux)")
-    loss, aux = _values(result[0], "the loss"), _values(result[1], "aux")
-    if len(loss) != 1:
-        raise TypeError("compile: with has_aux=True, the loss must be one Value")
-    return loss + aux, len(aux)
+    if not isinstance(result, (tuple, list)) or len(result) != 2 or not isinstance(result[0], Value):
+        raise TypeError("compile: with has_aux=True, fn must return (loss, aux), the loss one Value")
+    aux = _values(result[1], "aux")
+    return [result[0]] + aux, len(aux)
 
 
 def _values(result, what: str) -> list[Value]:
