@@ -266,12 +266,13 @@ class Program:
 
     def _explain(self, arrays: list[np.ndarray], scale: float, backward: bool):
         """NumPy flagged a floating-point error in ``self._at`` (a step; "total": the batch's sum;
-        None: the parameters' sum over the batch). Run the
-        batch through the reference interpreter with the flags ignored: if every number is finite
-        the flag was a false alarm (a step inside a formula, or a derivative where no gradient
-        flows), and its numbers stand: (total output, parameter gradients by index, values).
-        Otherwise re-run eagerly each sample whose numbers are not finite, raising eager mode's
-        error; if eager mode raises none, only the sum over the batch overflows."""
+        None: the parameters' sums over the batch). Run the batch through the reference interpreter
+        with the flags ignored: if every number is finite, the flag was a false alarm (a step
+        inside a formula, or a derivative where no gradient flows) and the reference's numbers
+        stand: (total output, parameter gradients by index, values). Otherwise run each sample
+        whose numbers are not finite in eager mode, which raises its own error; if it raises none
+        (eager mode leaves inf in a parameter's .grad, or only the batch's sum overflows), an
+        OverflowError names the step and the batch size."""
         params = [p.data for p in self.params]
         with np.errstate(all="ignore"):
             values = reference.forward(self.ir, params, arrays)
@@ -291,7 +292,8 @@ class Program:
         if step == "total":
             message = f"the sum of the batch's {size} outputs overflows: the result exceeds the float64 range"
         else:
-            where = "" if step is None else f" in instruction {step.index} ({step.instruction.op} x{len(step.instruction.outputs)})"
+            ins = None if step is None else step.instruction
+            where = "" if ins is None else f" in instruction {step.index} ({ins.op} x{len(ins.outputs)})"
             bad_params = ", ".join(str(k) for k in np.flatnonzero(~np.isfinite(param_grads)).tolist())
             message = (
                 f"the gradients overflow{where} for this batch of {size} samples, though eager mode runs each sample "
