@@ -15,17 +15,8 @@ from typing import Sequence
 from micrograd._checks import finite_number
 from micrograd.engine import Value, dot, total
 
-__all__ = [
-    "mse",
-    "hinge",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "l2_penalty",
-    "accuracy",
-    "predicted_classes",
-    "LOSSES",
-    "SAMPLE_LOSSES",
-]
+__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "accuracy"]
+__all__ += ["predicted_classes", "LOSSES", "SAMPLE_LOSSES"]
 
 Scalar = Value | float
 
@@ -103,9 +94,10 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) ->
             raise TypeError(f"cross_entropy: logits[{i}] must be a list of class scores, got a single number")
         classes = len(row) if classes is None else classes
         if len(row) != classes or not row:
-            raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}; one per class")
+            raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}")
         k = _class_index(target, classes, i, "cross_entropy")
-        terms.append(cross_entropy_sample([_value(v, "cross_entropy", "logits", i) for v in row], [float(j == k) for j in range(classes)]))
+        row = [_value(v, "cross_entropy", "logits", i) for v in row]
+        terms.append(cross_entropy_sample(row, [float(j == k) for j in range(classes)]))
     return total(terms) / len(terms)
 
 
@@ -131,10 +123,9 @@ def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[floa
             raise ValueError(f"accuracy: sample {i} has {count} scores, sample 0 has {classes}")
         if count > 1:
             correct += predicted == _class_index(target, count, i, "accuracy")
-        elif _target(target, "accuracy", i) in (1.0, -1.0, 0.0):
-            correct += predicted == (target > 0)
         else:
-            raise ValueError(f"accuracy: binary targets must be -1/+1 or 0/1, got targets[{i}] = {target!r}")
+            y = _target(target, "accuracy", i, lambda y: y in (1.0, -1.0, 0.0), "-1/+1 or 0/1")
+            correct += predicted == (y > 0)
     return correct / len(scores)
 
 
@@ -165,20 +156,10 @@ def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
     return max(range(len(values)), key=values.__getitem__), len(values)
 
 
-LOSSES = {
-    "mse": mse,
-    "hinge": hinge,
-    "bce": binary_cross_entropy_with_logits,
-    "cross_entropy": cross_entropy,
-}
+LOSSES = {"mse": mse, "hinge": hinge, "bce": binary_cross_entropy_with_logits, "cross_entropy": cross_entropy}
 """The losses by the short names ``micrograd.train.fit`` and the command line use."""
 
-SAMPLE_LOSSES = {
-    "mse": mse_sample,
-    "hinge": hinge_sample,
-    "bce": bce_sample,
-    "cross_entropy": cross_entropy_sample,
-}
+SAMPLE_LOSSES = {"mse": mse_sample, "hinge": hinge_sample, "bce": bce_sample, "cross_entropy": cross_entropy_sample}
 """One sample's loss, ``loss(model output, target)``, under the same names: the batch losses are
 their means (mse over every element), and their graphs do not depend on the target's value."""
 
@@ -197,12 +178,8 @@ def _batch(name: str, outputs, targets):
 
 def _mean_of_scores(sample_loss, name: str, scores, targets, allowed, wording: str) -> Value:
     """The mean of ``sample_loss(score, y)`` over a batch of one score per sample and ``allowed`` targets."""
-    terms = []
-    for i, (score, target) in _batch(name, scores, targets):
-        y = _target(target, name, i)
-        if not allowed(y):
-            raise ValueError(f"{name}: targets must be {wording}, got targets[{i}] = {target!r}")
-        terms.append(sample_loss(_one_score(score, name, i), y))
+    batch = _batch(name, scores, targets)
+    terms = [sample_loss(_one_score(s, name, i), _target(t, name, i, allowed, wording)) for i, (s, t) in batch]
     return total(terms) / len(terms)
 
 
@@ -222,13 +199,18 @@ def _one_score(x, name: str, i: int) -> Value:
     """A binary score: a Value or number, or a one-element list of one (an MLP's ``forward``)."""
     if not _is_scalar(x):
         if not (hasattr(x, "__len__") and len(x) == 1):
-            raise ValueError(f"{name}: expected one score per sample, sample {i} has {len(x) if hasattr(x, '__len__') else repr(x)}")
+            found = len(x) if hasattr(x, "__len__") else repr(x)
+            raise ValueError(f"{name}: expected one score per sample, sample {i} has {found}")
         x = x[0]
     return _value(x, name, "scores", i)
 
 
-def _target(x, name: str, i: int) -> float:
-    return finite_number(x, f"{name}: targets[{i}]")
+def _target(x, name: str, i: int, allowed=None, wording: str = "") -> float:
+    """Target ``i`` as a float: a finite number, and one that ``allowed`` accepts if given."""
+    y = finite_number(x, f"{name}: targets[{i}]")
+    if allowed is not None and not allowed(y):
+        raise ValueError(f"{name}: targets must be {wording}, got targets[{i}] = {x!r}")
+    return y
 
 
 def _class_index(target, classes: int, i: int, name: str) -> int:

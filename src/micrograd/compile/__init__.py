@@ -90,7 +90,8 @@ def _example_rows(example) -> tuple[list[int | None], list]:
     """(per argument: None for a number, k for a list of k numbers; the example as floats)."""
     if isinstance(example, (str, bytes)) or not isinstance(example, (tuple, list)):
         raise TypeError(
-            f"compile: example must be a tuple with one per-sample input per argument of fn, got {type(example).__name__}"
+            "compile: example must be a tuple with one per-sample input per argument of fn, "
+            f"got {type(example).__name__}"
         )
     shapes, rows = [], []
     for i, item in enumerate(example):
@@ -137,7 +138,8 @@ def compiled_outputs(model, num_features: int) -> Callable[..., np.ndarray]:
         except (TypeError, ValueError) as error:
             raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
         if points.ndim != 2 or points.shape[1] != num_features:
-            raise ValueError(f"points must have {num_features} features: shape (samples, {num_features}), got {points.shape}")
+            shape = f"(samples, {num_features})"
+            raise ValueError(f"points must have {num_features} features: shape {shape}, got {points.shape}")
         chunk = positive_int(chunk, "chunk")
         if not len(points):  # a program refuses an empty batch; one row tells the number of outputs
             return np.empty((0, program.forward(np.zeros((1, num_features))).reshape(1, -1).shape[1]))

@@ -119,7 +119,8 @@ class Program:
         ir = self.ir
         return (
             f"<Program: {inputs}, {len(self.params)} parameters, {len(ir.constants)} constants; "
-            f"{ir.num_slots - ir.first_computed} nodes in {len(ir.instructions)} instructions over {self.num_levels} levels>"
+            f"{ir.num_slots - ir.first_computed} nodes in {len(ir.instructions)} instructions "
+            f"over {self.num_levels} levels>"
         )
 
     def __str__(self) -> str:

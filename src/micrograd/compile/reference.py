@@ -58,7 +58,7 @@ def parameter_gradients(ir: IR, grads: np.ndarray) -> np.ndarray:
     return by_index
 
 
-def run(ir: IR, params: list[float], batch: list[np.ndarray], reduction: str = "mean") -> tuple[float, np.ndarray, np.ndarray]:
+def run(ir: IR, params: list[float], batch: list[np.ndarray], reduction: str = "mean"):
     """(the mean or sum of the first output over the batch, its parameter gradients, every output per sample)."""
     values = forward(ir, params, batch)
     scale = 1.0 / values.shape[1] if reduction == "mean" else 1.0

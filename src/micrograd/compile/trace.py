@@ -100,7 +100,7 @@ class IR:
             return f"{len(self.instructions)} instructions, then {len(other.instructions)}"
         for i, (a, b) in enumerate(zip(self.instructions, other.instructions)):
             if a != b:
-                return f"instruction {i} is {a.op} x{len(a.outputs)} of {a.inputs}, then {b.op} x{len(b.outputs)} of {b.inputs}"
+                return f"instruction {i} is {a.op} x{len(a.outputs)} of {a.inputs}, then {b.op} of {b.inputs}"
         if [_constant_key(c) for c in self.constants] != [_constant_key(c) for c in other.constants]:
             return f"the constants are {list(self.constants)}, then {list(other.constants)}"
         if self.outputs != other.outputs or self.params != other.params:
@@ -173,7 +173,7 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     )
 
 
-def call(fn, rows: list, shapes: list[int | None], has_aux: bool, leaves: dict | None = None) -> tuple[list[Value], int]:
+def call(fn, rows: list, shapes: list[int | None], has_aux: bool, leaves: dict | None = None):
     """Run ``fn`` eagerly on fresh leaves holding ``rows``: (the Values it returned, the loss or
     outputs first; how many of them are aux). ``leaves``, if given, gets each input leaf's slot."""
     leaves = {} if leaves is None else leaves
