@@ -710,7 +710,7 @@ def test_bad_inputs_get_clear_errors():
         program(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"batch input 0 has shape \(3, 3\), expected \(batch, 2\)"):
         program(np.zeros((3, 3)), np.zeros(3))
-    with pytest.raises(ValueError, match="batch input 1 has 2 samples"):
+    with pytest.raises(ValueError, match=r"batch input 1 has shape \(2,\), expected \(3,\)"):
         program(np.zeros((3, 2)), np.zeros(2))
     with pytest.raises(ValueError, match="not finite"):
         program(np.zeros((3, 2)), [1.0, float("nan"), 2.0])

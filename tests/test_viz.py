@@ -318,7 +318,7 @@ def test_bad_arguments_are_named():
         to_dot(root, precision=-1)
     with pytest.raises(ValueError, match="max_nodes"):
         to_dot(root, max_nodes=0)
-    with pytest.raises(ValueError, match="precision must be a whole number of decimals from 0 to 17, got 18"):
+    with pytest.raises(ValueError, match="precision must be a whole number from 0 to 17, got 18"):
         to_dot(root, precision=18)
     with pytest.raises(TypeError, match="precision must be a whole number"):
         to_dot(root, precision=2.0)

@@ -16,10 +16,12 @@ from typing import Iterable
 __all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
 
 
-def whole_number(n, name: str, *, minimum: int | None = None) -> int:
-    """``n`` as an int; ``minimum`` (if given) is the smallest allowed."""
+def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``n`` as an int; ``minimum`` and ``maximum`` (if given) are the smallest and largest allowed."""
     if minimum is None:
         kind = "a whole number"
+    elif maximum is not None:
+        kind = f"a whole number from {minimum} to {maximum}"
     elif minimum == 1:
         kind = "a positive whole number"
     else:
@@ -30,7 +32,7 @@ def whole_number(n, name: str, *, minimum: int | None = None) -> int:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}") from None
-    if minimum is not None and n < minimum:
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         raise ValueError(f"{name} must be {kind}, got {n}")
     return n
 

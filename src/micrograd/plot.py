@@ -44,8 +44,7 @@ def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
     """
     from micrograd.compile import compiled_outputs
 
-    points = _points(points)
-    return compiled_outputs(model, points.shape[1])(points, chunk=chunk)
+    return compiled_outputs(model)(points, chunk=chunk)
 
 
 def decision_regions(
@@ -184,22 +183,9 @@ def _curve(history, name: str) -> list[float]:
     return values
 
 
-def _points(points) -> np.ndarray:
-    import numpy as np
-
-    try:
-        points = np.asarray(points, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
-    if points.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (samples, features), got shape {points.shape}")
-    return points
-
-
 def _figure(width: int, height: int):
     for label, size in (("width", width), ("height", height)):
-        if whole_number(size, f"{label} in pixels", minimum=16) > 10000:
-            raise ValueError(f"{label} in pixels must be a whole number from 16 to 10000, got {size!r}")
+        whole_number(size, f"{label} in pixels", minimum=16, maximum=10000)
     # A bare Figure on an Agg canvas, not pyplot: no display needed, and the backend of a user's
     # notebook or session is left alone.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -152,8 +152,7 @@ def _dot_lines(root: Value, rankdir: str, expand_dot: bool, precision: int, max_
 
 def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
     one_of(rankdir, RANKDIRS, "rankdir")
-    if whole_number(precision, "precision", minimum=0) > MAX_PRECISION:
-        raise ValueError(f"precision must be a whole number of decimals from 0 to {MAX_PRECISION}, got {precision!r}")
+    whole_number(precision, "precision", minimum=0, maximum=MAX_PRECISION)  # decimals
     positive_int(max_nodes, "max_nodes")
 
 

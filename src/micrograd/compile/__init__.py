@@ -125,25 +125,40 @@ def one_hot(labels: Sequence[int], num_classes: int) -> np.ndarray:
 
 
 
-def compiled_outputs(model, num_features: int) -> Callable[..., np.ndarray]:
+def compiled_outputs(model, num_features: int | None = None) -> Callable[..., np.ndarray]:
     """``model`` (a function of a list of ``num_features`` Values, with ``parameters()``) compiled
     once for many calls: ``outputs(points, chunk=8192)`` gives its outputs for every row of
-    ``points`` as an array ``(samples, outputs)``, with the parameters' values at each call."""
-    num_features = positive_int(num_features, "num_features")
-    program = compile(model, model.parameters(), example=([0.0] * num_features,))
+    ``points`` as an array ``(samples, outputs)``, with the parameters' values at each call.
+    ``num_features`` None: the width of the first call's points."""
+    def compiled(width: int) -> Program:
+        return compile(model, model.parameters(), example=([0.0] * width,))
+
+    # The program, compiled now, or on the first call when num_features is None.
+    programs = [] if num_features is None else [compiled(positive_int(num_features, "num_features"))]
 
     def outputs(points, *, chunk: int = 8192) -> np.ndarray:
-        try:
-            points = np.asarray(points, dtype=float)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
-        if points.ndim != 2 or points.shape[1] != num_features:
-            shape = f"(samples, {num_features})"
-            raise ValueError(f"points must have {num_features} features: shape {shape}, got {points.shape}")
+        points = _points(points, programs[0].input_shapes[0] if programs else None)
         chunk = positive_int(chunk, "chunk")
+        if not programs:
+            programs.append(compiled(points.shape[1]))
+        program = programs[0]
         if not len(points):  # a program refuses an empty batch; one row tells the number of outputs
-            return np.empty((0, program.forward(np.zeros((1, num_features))).reshape(1, -1).shape[1]))
+            return np.empty((0, program.forward(np.zeros((1, points.shape[1]))).reshape(1, -1).shape[1]))
         parts = [program.forward(points[i : i + chunk]) for i in range(0, len(points), chunk)]
         return np.concatenate(parts).reshape(len(points), -1)
 
     return outputs
+
+
+def _points(points, num_features: int | None) -> np.ndarray:
+    """``points`` as floats, shape ``(samples, num_features)`` (any number of features if None)."""
+    try:
+        array = np.asarray(points)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
+    if array.dtype.kind not in "iuf":  # not text ("1" would read as 1.0), complex, bool or objects
+        raise TypeError(f"points must be numbers, as an array of shape (samples, features), got {array.dtype.name}")
+    if array.ndim != 2 or array.shape[1] != (num_features or array.shape[1]):
+        features = "features" if num_features is None else f"{num_features} features"
+        raise ValueError(f"points must be a 2-D array (samples, {features}), got shape {array.shape}")
+    return array.astype(np.float64, copy=False)

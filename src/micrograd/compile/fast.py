@@ -18,6 +18,7 @@ from itertools import chain
 import numpy as np
 
 from micrograd import ops
+from micrograd._checks import one_of
 from micrograd.compile import reference
 from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, call, trace
 from micrograd.engine import Value, topological_order
@@ -62,8 +63,7 @@ class Program:
     def __call__(self, *batch, reduction: str = "mean") -> float:
         """Run forward and backward on the whole batch: return the mean (or ``'sum'``) output,
         and add the mean (or sum) of the parameter gradients into each ``p.grad``."""
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        one_of(reduction, ("mean", "sum"), "reduction")
         if self._num_loss_outputs != 1:
             raise ValueError(
                 f"the traced function returned {self._num_loss_outputs} outputs; a gradient needs one "
@@ -179,13 +179,11 @@ class Program:
                 kind = array.dtype.name
                 raise TypeError(f"batch input {index} must be a list or array of real numbers, got {kind} values")
             array = array.astype(np.float64, copy=False)
-            expected = "(batch,)" if shape is None else f"(batch, {shape})"
-            if array.ndim != (1 if shape is None else 2) or (shape is not None and array.shape[1] != shape):
+            rows = size if size is not None or not array.ndim else array.shape[0]  # batch input 0 sets it
+            if array.shape != (rows,) + (() if shape is None else (shape,)):
+                expected = f"({'batch' if size is None else size},{'' if shape is None else f' {shape}'})"
                 raise ValueError(f"batch input {index} has shape {array.shape}, expected {expected}")
-            if size is None:
-                size = len(array)
-            elif len(array) != size:
-                raise ValueError(f"batch input {index} has {len(array)} samples, batch input 0 has {size}")
+            size = rows
             if not np.isfinite(array).all():
                 raise ValueError(f"batch input {index} holds a number that is not finite")
             arrays.append(array)
