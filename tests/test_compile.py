@@ -41,12 +41,13 @@ def RUN_SUMMARY():  # conftest.py prints this at the end of the run
     return lines
 
 
-def assert_close(actual, expected, what="values"):
-    """Equal to 1e-12 relative to the largest expected magnitude: a gradient that is the small
-    difference of large terms cannot be asked for more than its terms' rounding."""
+def assert_close(actual, expected, what="values", terms=0.0):
+    """Equal to 1e-12 relative to the largest expected magnitude, or to ``terms``, the size of the
+    terms summed into it: a mean or gradient that is the small difference of large terms cannot be
+    asked for more than its terms' rounding."""
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     assert actual.shape == expected.shape, (what, actual.shape, expected.shape)
-    scale = max(float(np.max(np.abs(expected), initial=0.0)), 1e-300)
+    scale = max(float(np.max(np.abs(expected), initial=0.0)), terms, 1e-300)
     error = float(np.max(np.abs(actual - expected), initial=0.0)) / scale
     assert error <= TOLERANCE, f"{what}: relative difference {error:.3g}\n{actual}\n{expected}"
 
@@ -85,9 +86,13 @@ def assert_matches_eager(fn, params, columns):
     loss and every parameter's gradient; return the program."""
     program = compile(fn, params, example=tuple(column[0].tolist() for column in columns))
     loss, grads = compiled_mean_and_grads(program, params, columns)
-    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples_of(columns))
-    assert_close(loss, expected_loss, "loss")
-    assert_close(grads, expected_grads, "parameter gradients")
+    samples = samples_of(columns)
+    expected_loss, expected_grads = eager_mean_and_grads(fn, params, samples)
+    # The size of the terms the mean sums: each sample's loss and gradients, in eager mode.
+    terms = [eager_mean_and_grads(fn, params, [sample]) for sample in samples]
+    assert_close(loss, expected_loss, "loss", terms=float(np.mean([abs(t[0]) for t in terms])))
+    grad_terms = float(np.max(np.mean([np.abs(t[1]) for t in terms], axis=0), initial=0.0))
+    assert_close(grads, expected_grads, "parameter gradients", terms=grad_terms)
     return program
 
 
