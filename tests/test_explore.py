@@ -327,6 +327,12 @@ def test_page_steps_and_shows_the_engines_numbers(browser, moons_page, moons_exp
     from selenium.webdriver.common.keys import Keys
 
     open_page(browser, moons_page)
+    # The graph opens at a readable zoom with its output end in view: the loss (n0) inside the panel.
+    in_view = browser.execute_script("""
+        const panel = document.getElementById('graph').getBoundingClientRect();
+        const box = document.querySelector('#graph g.node[data-node="0"]').getBoundingClientRect();
+        return box.left >= panel.left && box.right <= panel.right && box.top >= panel.top && box.bottom <= panel.bottom;""")
+    assert in_view
     start = shown(browser)
     first = start["state"]["point"]
     assert moons_expected["states"][0]["graphs"][first]["n0"][1] != "0.0000", "the page starts with a point whose loss is 0"

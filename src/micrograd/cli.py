@@ -1,4 +1,4 @@
-"""The ``micrograd`` command: ``demo``, ``graph`` and ``explore``. Nothing imports this module."""
+"""The ``micrograd`` command: ``demo``, ``graph``, ``explore`` and ``playground``. Nothing imports this module."""
 
 from __future__ import annotations
 
@@ -128,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     explore.add_argument("--steps", type=_positive_int, default=100)
     explore.add_argument("--hidden", type=_widths, default=[8, 8])
     explore.add_argument("--seed", type=int, default=1337)
+
+    playground = commands.add_parser("playground", help="train a network live in your browser (a local web server)")
+    playground.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    playground.add_argument("--port", type=_whole_number(0, 65535), default=0, help="port (default: 0, a free one)")
+    playground.add_argument("--no-browser", action="store_true", help="print the URL without opening a browser")
     return parser
 
 
@@ -178,6 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "explore":
             path = write_page(args.out, dataset=args.dataset, steps=args.steps, hidden=args.hidden, seed=args.seed)
             print(f"wrote {path}")
+        elif args.command == "playground":
+            from micrograd.playground import serve  # its server and engine load only for this command
+
+            serve(args.host, args.port, open_browser=not args.no_browser)
     except (ValueError, TypeError, OSError, ImportError, ArithmeticError) as error:
         print(f"micrograd {args.command}: error: {error}", file=sys.stderr)
         return 2

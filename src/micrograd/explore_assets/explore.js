@@ -387,7 +387,7 @@
     render();
     setZoom(0.6); // numbers still readable; 'fit' shows the whole graph
     centreOn(records[config.focus].box);
-    $("graph").scrollLeft -= 0.3 * $("graph").clientWidth; // the neuron's inputs, left of its score
+    $("graph").scrollLeft = $("graph").scrollWidth; // the output end in view: the score, then the loss on the right
     document.body.setAttribute("data-ready", "true");
   }
 

@@ -1,0 +1,413 @@
+"""One tab of the playground: its problem, model, optimizer and training loop, and every number its
+page draws. Nothing here knows about HTTP; ``server.py`` calls these methods under the session's lock.
+
+Training is the library's own: an ``MLP``, a loss from ``micrograd.losses``, ``backward()`` and an
+optimizer from ``micrograd.optim.OPTIMIZERS``, one mini-batch per step, as ``micrograd.train.fit``
+does. The pictures that need thousands of forward passes (a 50x50 heatmap per neuron, the loss on
+every point) run the same model through ``micrograd.compile``. A point's graph and the backprop
+stepper walk the engine's own graph in ``engine.topological_order``, each step asking the op's rule
+in ``micrograd.ops`` for its vector-Jacobian product, as ``Value.backward`` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Iterator
+
+from micrograd._checks import finite_number, positive_int, whole_number
+from micrograd.engine import Value, topological_order
+from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, predicted_classes
+from micrograd.nn import MLP
+from micrograd.ops import scalar_math
+from micrograd.optim import OPTIMIZERS
+from micrograd.playground.problems import PROBLEMS, Problem, make_problem
+from micrograd.train import label_targets, output_count
+from micrograd.viz import graph_nodes
+
+__all__ = ["Settings", "Session", "CHOICES", "GRID"]
+
+GRID = 50  # heatmap cells per side
+MAX_LAYERS = 6  # hidden layers, as TensorFlow Playground
+MAX_NEURONS = 8  # per hidden layer, as TensorFlow Playground
+MAX_BATCH = 30  # TensorFlow Playground's batch-size slider ends here
+LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # its menu
+ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "linear": None}  # page name -> nn's
+VIEWS = ("neurons", "scalars")  # a point's graph: one box per neuron, or every scalar (expand_dot)
+
+CHOICES = {
+    "dataset": list(PROBLEMS),
+    "activation": list(ACTIVATIONS),
+    "optimizer": list(OPTIMIZERS),
+    "lr": list(LEARNING_RATES),
+    "max_layers": MAX_LAYERS,
+    "max_neurons": MAX_NEURONS,
+    "max_batch": MAX_BATCH,
+}
+"""What the page offers, sent to it once: every menu is filled from here."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the user steers. TensorFlow Playground's defaults: circle, 4-2 tanh, lr 0.03, batch 10."""
+
+    dataset: str = "circle"
+    hidden: tuple[int, ...] = (4, 2)
+    activation: str = "tanh"
+    optimizer: str = "sgd"
+    lr: float = 0.03
+    batch_size: int = 10
+    seed: int = 0
+
+    def changed(self, changes: dict) -> Settings:
+        """These settings with ``changes`` (a JSON object from the page) applied, each one checked."""
+        if not isinstance(changes, dict):
+            raise TypeError(f"settings must be an object, got {type(changes).__name__}")
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ValueError(f"unknown setting {unknown[0]!r}: the settings are {', '.join(sorted(known))}")
+        new = dict(changes)
+        for name, choices in (("dataset", PROBLEMS), ("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS)):
+            if name in new and new[name] not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {new[name]!r}")
+        if "hidden" in new:
+            hidden = new["hidden"]
+            if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS:
+                raise ValueError(f"hidden must be a list of at most {MAX_LAYERS} layer widths, got {hidden!r}")
+            for i, width in enumerate(hidden):
+                if not 1 <= positive_int(width, f"hidden[{i}]") <= MAX_NEURONS:
+                    raise ValueError(f"hidden[{i}] must be 1 to {MAX_NEURONS} neurons, got {width}")
+            new["hidden"] = tuple(hidden)
+        if "lr" in new:
+            new["lr"] = finite_number(new["lr"], "lr", above=0.0)
+            if new["lr"] > max(LEARNING_RATES):
+                raise ValueError(f"lr must be at most {max(LEARNING_RATES)}, got {new['lr']}")
+        if "batch_size" in new and positive_int(new["batch_size"], "batch_size") > MAX_BATCH:
+            raise ValueError(f"batch_size must be 1 to {MAX_BATCH}, got {new['batch_size']}")
+        if "seed" in new and not 0 <= whole_number(new["seed"], "seed") < 2**32:
+            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {new['seed']}")
+        return replace(self, **new)
+
+
+class Diverged(ArithmeticError):
+    """Training stopped: a number left the float range (too large a learning rate, usually)."""
+
+
+class Session:
+    """One tab's state. Changing the dataset, seed, layers or activation starts a new model (as in
+    TensorFlow Playground); the learning rate and batch size apply from the next step; a new
+    optimizer starts from fresh optimizer state with the same weights."""
+
+    def __init__(self, settings: Settings = Settings()):
+        self.settings = settings
+        self.data_version = self.model_version = 0  # counted up as the page's points or model change
+        self._load_problem()
+
+    # -- what the page changes ---------------------------------------------------------------
+
+    def apply(self, changes: dict) -> None:
+        old, new = self.settings, self.settings.changed(changes)
+        self.settings = new
+        if (old.dataset, old.seed) != (new.dataset, new.seed):
+            self._load_problem()
+        elif (old.hidden, old.activation) != (new.hidden, new.activation):
+            self._new_model()
+        else:
+            if old.optimizer != new.optimizer:
+                self._new_optimizer()
+            self.optimizer.lr = new.lr
+            if old.batch_size != new.batch_size:
+                self._batches = self._endless_batches()
+
+    def reset(self) -> None:
+        """New random weights (each reset draws others), step 0, an empty history."""
+        self._resets += 1
+        self._new_model()
+
+    def train(self, steps: int, *, seconds: float) -> int:
+        """Up to ``steps`` training steps, stopping early after ``seconds``; returns how many ran.
+
+        Raises ``Diverged`` (weights unchanged by the failed step) when a number overflows.
+        """
+        done, deadline = 0, time.perf_counter() + seconds
+        while done < steps and (done == 0 or time.perf_counter() < deadline):
+            batch = next(self._batches)
+            try:
+                scores = [self.model(x) for x in batch.X]
+                loss = self._loss_fn(scores, self._targets(batch.y))
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+            except (ArithmeticError, ValueError) as error:
+                raise Diverged(f"training stopped at step {self.step + 1}: {error}") from None
+            self.step += 1
+            done += 1
+        if done:
+            self._record()
+        return done
+
+    # -- what the page draws -----------------------------------------------------------------
+
+    def frame(self, *, have_history: int = 0, data_version: int | None = None) -> dict:
+        """The numbers of one picture: losses, the history the page lacks, every neuron's heatmap
+        (and each grid cell's predicted class), the weights, and the points if the page lacks them."""
+        import numpy as np
+
+        outputs = self._neuron_program.forward(self._grid)  # (cells, neurons): every layer's outputs
+        classes = predicted_classes(outputs[:, -self.model.nouts[-1] :])
+        start = have_history if have_history <= len(self.history) else 0
+        frame = {
+            "step": self.step,
+            "model_version": self.model_version,
+            "history_from": start,
+            "history": self.history[start:],
+            "heatmaps": _base64(np.ascontiguousarray(outputs.T, dtype="<f4")),
+            "classes": _base64(np.asarray(classes, dtype=np.uint8)),
+            "weights": self.model.to_dict()["weights"],
+            "settings": asdict(self.settings),
+            "data_version": self.data_version,
+        }
+        if data_version != self.data_version:
+            frame["data"] = {
+                "bounds": self.problem.bounds,
+                "grid": GRID,
+                "classes": self.problem.train.num_classes,
+                "train": _points(self.problem.train),
+                "test": _points(self.problem.test),
+            }
+        return frame
+
+    def point_graph(self, part: str, index: int, view: str, *, expanded=(), layout: bool) -> dict:
+        """Point ``index`` of the ``part`` set ('train' or 'test'): its loss graph at the current
+        weights after ``backward()``, and the stepper's steps. In ``view`` 'neurons' each neuron is
+        one box, except those named in ``expanded`` (``['L0.N1', ...]``), drawn as their scalars;
+        in 'scalars' every neuron is (every dot as its products and their sum, ``expand_dot``).
+        ``layout`` adds the boxes' positions (the same for every point of one model)."""
+        if part not in ("train", "test"):
+            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+        names = [f"L{i}.N{j}" for i, width in enumerate(self.model.nouts) for j in range(width)]
+        if not isinstance(expanded, (list, tuple)) or not set(expanded) <= set(names):
+            raise ValueError(f"expanded must be a list of neuron names ({names[0]} to {names[-1]}), got {expanded!r}")
+        data = self.problem.train if part == "train" else self.problem.test
+        if not 0 <= whole_number(index, "index") < len(data):
+            raise ValueError(f"index must be 0 to {len(data) - 1} for the {part} set, got {index}")
+        root, neuron_of = self._point_root(data.X[index], data.y[index])
+        nodes = graph_nodes(root, expand_dot=True, max_nodes=2000)
+        neuron = {n.key: neuron_of.get(id(n.value)) for n in nodes}
+        for n in nodes:  # a dot's products (no Value of their own) belong to the dot's neuron
+            if n.value is not None and n.value._op == "dot":
+                for product in n.inputs:
+                    neuron[product] = neuron[n.key]
+        closed = set(names) - set(expanded) if view == "neurons" else set()
+        box_of = {n.key: neuron[n.key] if neuron[n.key] in closed else n.key for n in nodes}
+        boxes = _boxes(nodes, box_of, neuron)
+        steps = backprop_steps(root, {id(n.value): n.key for n in nodes if n.value is not None})
+        steps_match = _steps_match(steps, nodes)
+        for p in self.model.parameters():  # the numbers are read: this backward() must not leak into training
+            p.grad = 0.0
+        graph = {
+            "part": part,
+            "index": index,
+            "view": view,
+            "expanded": list(expanded),
+            "x": data.X[index],
+            "label": data.y[index],
+            "model_version": self.model_version,
+            "boxes": boxes,
+            # every node of the engine's graph: its label and op, and the box that draws it
+            "nodes": {
+                n.key: {"label": n.label, "op": n.op, "box": box_of[n.key]} for n in nodes if n.value is not None
+            },
+            "steps": steps,
+            "steps_match_backward": steps_match,
+            # expand_dot's products: each has its dot's grad, so the stepper gives it when the dot's step comes
+            "products": {n.key: list(n.inputs) for n in nodes if n.value is not None and n.value._op == "dot"},
+        }
+        if layout:
+            from micrograd.playground.layout import lay_out
+
+            graph["layout"] = lay_out(boxes)
+        return graph
+
+    def model_state(self) -> dict:
+        """The model as ``MLP.to_dict`` gives it (the file ``MLP.save`` writes)."""
+        return self.model.to_dict()
+
+    # -- inside ------------------------------------------------------------------------------
+
+    def _load_problem(self) -> None:
+        self.problem: Problem = make_problem(self.settings.dataset, self.settings.seed)
+        self.data_version += 1
+        self._resets = 0
+        self._new_model()
+
+    def _new_model(self) -> None:
+        import numpy as np
+
+        from micrograd.compile import compile
+
+        settings, problem = self.settings, self.problem
+        classes = problem.train.num_classes
+        self.loss_name = "hinge" if classes == 2 else "cross_entropy"
+        self._loss_fn = LOSSES[self.loss_name]
+        self._targets = label_targets(self.loss_name, classes)
+        self._sample_targets = label_targets(self.loss_name, classes, rows=True)
+        widths = [*settings.hidden, output_count(self.loss_name, classes)]
+        seed = settings.seed * 1000 + self._resets
+        self.model = MLP(2, widths, ACTIVATIONS[settings.activation], seed=seed)
+        self.model_version += 1
+        self._neuron_program = compile(_every_neuron(self.model), self.model.parameters(), example=([0.0, 0.0],))
+        low, high = problem.bounds
+        centres = low + (np.arange(GRID) + 0.5) * (high - low) / GRID
+        # row 0 of the picture is the top (high y), as a canvas draws it
+        self._grid = np.array([[x, y] for y in centres[::-1] for x in centres])
+        self.step = 0
+        self.history: list[list] = []
+        self._new_optimizer()
+        self._batches = self._endless_batches()
+        self._record()
+
+    def _new_optimizer(self) -> None:
+        self.optimizer = OPTIMIZERS[self.settings.optimizer](self.model.parameters(), lr=self.settings.lr)
+
+    def _endless_batches(self) -> Iterator:
+        rng = random.Random(self.step)
+        while True:
+            yield from self.problem.train.batches(self.settings.batch_size, rng)
+
+    def _record(self) -> None:
+        """Append [step, losses] to the history: the loss and accuracy on all of each set.
+
+        The model's scores come from the compiled program that draws the heatmaps (one NumPy pass
+        over the 500 points, where ``train.evaluate`` would compile anew each time); the loss and
+        accuracy of those scores are the library's own ``losses`` functions."""
+        import numpy as np
+
+        outputs = self.model.nouts[-1]
+        losses = {}
+        for part in ("train", "test"):
+            data = getattr(self.problem, part)
+            scores = self._neuron_program.forward(np.asarray(data.X))[:, -outputs:]
+            scores = scores[:, 0].tolist() if outputs == 1 else scores.tolist()
+            losses[f"{part}_loss"] = self._loss_fn(scores, self._targets(data.y)).data
+            losses[f"{part}_accuracy"] = accuracy(scores, data.y)
+        self.history.append([self.step, losses])
+
+    def _point_root(self, x, label) -> tuple[Value, dict[int, str]]:
+        """The point's own loss term (no batch mean) after ``backward()``, its nodes labelled
+        (inputs ``x0``, ``x1``, each neuron's output ``L{i}.N{j}``, the root ``loss``), and which
+        neuron made each Value (``id -> L{i}.N{j}``: its dot, bias sum, activation and parameters).
+        The parameters' grads start from 0; the caller zeroes them again once it has read them."""
+        h = [Value(v, label=f"x{k}") for k, v in enumerate(x)]
+        neuron_of = {}
+        for i, layer in enumerate(self.model.layers):
+            outputs = []
+            for j, neuron in enumerate(layer.neurons):
+                out = neuron(h)
+                out.label = f"L{i}.N{j}"
+                inputs, stack = {id(v) for v in h}, [out]
+                while stack:  # back from the output to the layer's inputs: what this neuron made
+                    v = stack.pop()
+                    if id(v) not in inputs and id(v) not in neuron_of:
+                        neuron_of[id(v)] = out.label
+                        stack.extend(v._prev)
+                outputs.append(out)
+            h = outputs
+        target = self._sample_targets([label])[0]
+        root = SAMPLE_LOSSES[self.loss_name](h[0] if len(h) == 1 else h, target)
+        root.label = "loss"
+        for p in self.model.parameters():
+            p.grad = 0.0
+        root.backward()
+        return root, neuron_of
+
+
+def backprop_steps(root: Value, key_of: dict[int, str]) -> list[dict]:
+    """The backward pass of ``root`` one node at a time, as ``Value.backward`` walks it: every
+    node of ``reversed(topological_order([root]))`` that was computed from others, with its
+    gradient ``g`` and, for each input, the op's local derivative (its vector-Jacobian product
+    for a gradient of 1), what it adds (the product for ``g``) and the input's grad before and
+    after, and which use of the input it is (1, 2, ...). An input used twice gets two additions:
+    their sum is its grad. ``key_of`` names the nodes (``id(Value) -> key``). The grads the steps
+    end with equal ``.grad`` after ``backward()``."""
+    grads = {id(root): 1.0}
+    uses = {}  # how many contributions each input has had so far
+    steps = []
+    for node in reversed(topological_order([root])):
+        rule = node._rule
+        if rule is None:
+            continue
+        g = grads.get(id(node), 0.0)
+        step = {"node": key_of[id(node)], "op": node._op, "grad": g, "inputs": []}
+        steps.append(step)
+        if not g:  # as backward(): nothing flows back through this node
+            continue
+        inputs = node._prev
+        data = [v.data for v in inputs]
+        local = rule.vjp(scalar_math, 1.0, node.data, *data)
+        added = rule.vjp(scalar_math, g, node.data, *data)
+        for v, d, a in zip(inputs, local, added):
+            before = grads.get(id(v), 0.0)
+            grads[id(v)] = before + a
+            uses[id(v)] = uses.get(id(v), 0) + 1
+            step["inputs"].append(
+                {"node": key_of[id(v)], "local": d, "added": a, "before": before, "after": grads[id(v)], "use": uses[id(v)]}
+            )
+    return steps
+
+
+def _steps_match(steps: list[dict], nodes) -> bool:
+    """Whether the grads the steps add up to are the ``.grad`` that ``backward()`` left on each node
+    (to 12 digits: the two may add a node's contributions in another order)."""
+    finals = {row["node"]: row["after"] for step in steps for row in step["inputs"]}
+    return all(
+        math.isclose(finals.get(n.key, 0.0), n.value.grad, rel_tol=1e-12, abs_tol=1e-300)
+        for n in nodes
+        if n.value is not None and n.value is not nodes[-1].value
+    )
+
+
+def _boxes(nodes, box_of: dict[str, str], neuron: dict[str, str | None]) -> list[dict]:
+    """The boxes to draw: each node is one, except where ``box_of`` puts a neuron's nodes together
+    into one box keyed by the neuron's name (``L0.N1``) and showing its output's data and grad.
+    ``neuron`` says which neuron made each node (None for the inputs and the loss's own nodes)."""
+    boxes = {}  # box key -> box, in the order of the nodes (each neuron placed at its output)
+    for n in nodes:
+        box = box_of[n.key]
+        if box == n.key or box == n.label:  # a node of its own, or a neuron's output
+            kind = "node" if box == n.key else "neuron"
+            boxes[box] = {"key": box, "kind": kind, "neuron": neuron[n.key], "label": n.label, "op": n.op}
+            boxes[box].update(data=n.data, grad=n.grad, inputs=[])
+    for n in nodes:
+        inputs = boxes[box_of[n.key]]["inputs"]
+        for k in n.inputs:
+            if box_of[k] != box_of[n.key] and box_of[k] not in inputs:
+                inputs.append(box_of[k])
+    return list(boxes.values())
+
+
+def _every_neuron(model: MLP):
+    """The function whose compiled program gives every neuron's output, layer after layer."""
+
+    def outputs(x):
+        values = []
+        for layer in model.layers:
+            x = layer.forward(x)
+            values += x
+        return values
+
+    return outputs
+
+
+def _points(data) -> list[list]:
+    return [[x, y, label] for (x, y), label in zip(data.X, data.y)]
+
+
+def _base64(array) -> str:
+    return base64.b64encode(array.tobytes()).decode("ascii")
