@@ -27,13 +27,17 @@ LAYERS = [
 ]
 LAYER = {name: depth for depth, names in enumerate(LAYERS) for name in names}
 
-# Inside the compile package, the same rule: the tracer, the reference interpreter beside the IR,
-# the fast executor tested against it, the public front.
-COMPILE_LAYERS = ["trace", "reference", "fast", "__init__"]
+# Inside a subpackage, the same rule, bottom first. compile: the tracer, the reference interpreter
+# of its IR, the fast executor tested against it, the public front. playground: the problems and
+# the graph layout, a training session, the web server, the front.
+INNER_LAYERS = {
+    "compile": ["trace", "reference", "fast", "__init__"],
+    "playground": ["problems", "layout", "session", "server", "__init__"],
+}
 
 
 def module_name(path: Path) -> str:
-    """``compile`` for everything in micrograd/compile/, else the file's name without ``.py``."""
+    """The subpackage's name for its modules (``compile``), else the file's name without ``.py``."""
     relative = path.relative_to(PACKAGE)
     return relative.parts[0] if len(relative.parts) > 1 else relative.stem
 
@@ -55,12 +59,12 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
 
 
 def target_of(dotted: str) -> tuple[str, str | None]:
-    """(module of the package, module inside compile or None) for ``micrograd.x.y``."""
+    """(module of the package, module inside a subpackage or None) for ``micrograd.x.y``."""
     parts = dotted.split(".")[1:]
     if not parts:
         return "__init__", None
-    if parts[0] == "compile":
-        return "compile", parts[1] if len(parts) > 1 else "__init__"
+    if parts[0] in INNER_LAYERS:
+        return parts[0], parts[1] if len(parts) > 1 else "__init__"
     return parts[0], None
 
 
@@ -71,8 +75,11 @@ def test_every_module_has_a_layer():
     assert SOURCES
     missing = sorted({module_name(path) for path in SOURCES} - set(LAYER))
     assert not missing, f"give these modules a layer in LAYERS: {missing}"
-    inner = sorted({path.stem for path in (PACKAGE / "compile").glob("*.py")} - set(COMPILE_LAYERS))
-    assert not inner, f"give these modules a layer in COMPILE_LAYERS: {inner}"
+    subpackages = {path.parent.name for path in SOURCES if path.parent != PACKAGE}
+    assert subpackages == set(INNER_LAYERS), f"give each subpackage's modules their layers: {subpackages}"
+    for name, layers in INNER_LAYERS.items():
+        inner = sorted({path.stem for path in (PACKAGE / name).glob("*.py")} - set(layers))
+        assert not inner, f"give these modules a layer in INNER_LAYERS[{name!r}]: {inner}"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(PACKAGE)))
@@ -81,9 +88,10 @@ def test_imports_point_down(path):
     wrong = []
     for line, dotted in imported_modules(path):
         target, inner = target_of(dotted)
-        if target == importer == "compile":
-            if COMPILE_LAYERS.index(inner) >= COMPILE_LAYERS.index(path.stem):
-                wrong.append(f"line {line}: compile/{path.stem} imports {dotted}, which is not below it")
+        if target == importer and importer in INNER_LAYERS:
+            layers = INNER_LAYERS[importer]
+            if layers.index(inner) >= layers.index(path.stem):
+                wrong.append(f"line {line}: {importer}/{path.stem} imports {dotted}, which is not below it")
         elif LAYER[target] >= LAYER[importer]:
             where = "beside" if LAYER[target] == LAYER[importer] else "above"
             wrong.append(f"line {line}: {importer} imports {dotted}, {where} it")
