@@ -14,4 +14,4 @@ bench:
 	.venv/bin/python bench/run.py
 
 clean:
-	rm -rf .venv build *.egg-info src/*.egg-info .pytest_cache .hypothesis
+	rm -rf .venv build dist *.egg-info src/*.egg-info .pytest_cache .hypothesis

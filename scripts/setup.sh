@@ -26,5 +26,10 @@ if [ "$extras" = dev ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-echo "setup: installing micrograd[$extras] into .venv"
+# A distribution named micrograd (micrograd 0.1.0, or this project under its old name) would share the
+# micrograd package's files with this one.
+if .venv/bin/python -m pip show -q micrograd >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall -y -q micrograd
+fi
+echo "setup: installing micrograd-plus[$extras] into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"

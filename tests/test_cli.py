@@ -1,15 +1,120 @@
-"""The command line's own parsing: one-line errors, and options passed through."""
+"""The command line as a person meets it: help, --version, one-line errors, options passed through,
+progress bars only on a terminal, and missing extras named before any work."""
+
+import argparse
+import fcntl
+import importlib.metadata
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+import tomllib
+from pathlib import Path
 
 import pytest
 
-from micrograd.cli import main
+import micrograd
+from micrograd.cli import build_parser, main
+
+ROOT = Path(__file__).resolve().parent.parent
+PYPROJECT = ROOT / "pyproject.toml"
 
 
-def test_no_command_is_a_one_line_error(capsys):
+def subcommands() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_bare_micrograd_prints_the_help_naming_every_command(capsys):
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: micrograd")
+    for name in subcommands():
+        assert re.search(rf"^\s+{name}\s+\S", out, flags=re.M), name  # each command with its one-line help
+
+
+def test_version_is_the_packages_one_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
-        main([])
-    assert exit_info.value.code == 2
-    assert capsys.readouterr().err.count("\n") == 1
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"micrograd {micrograd.__version__} (micrograd-plus)\n"
+    # written once, in micrograd/__init__.py: pyproject.toml reads it from there, and pip records it
+    project = tomllib.loads(PYPROJECT.read_text())
+    assert "version" not in project["project"] and project["project"]["dynamic"] == ["version"]
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "micrograd.__version__"}
+    assert importlib.metadata.version("micrograd-plus") == micrograd.__version__
+
+
+@pytest.mark.parametrize("command", list(subcommands()))
+def test_every_option_has_a_help_line_with_its_default(command):
+    parser = subcommands()[command]
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction) or not action.option_strings or action.required:
+            continue  # positionals and required options have no default to state
+        assert action.help, f"{command} {action.option_strings[0]} has no help"
+        assert "(default: " in action.help, f"{command} {action.option_strings[0]}: {action.help}"
+    shown = parser.format_help()
+    assert "%(" not in shown and "(default: None)" not in shown
+
+
+def test_demo_help_states_each_datasets_defaults():
+    from micrograd.demo import DEFAULTS
+
+    shown = " ".join(subcommands()["demo"].format_help().split())
+    assert "(default: moons 100, yinyang 1000, digits 1000)" in shown
+    assert "moons sgd 1, adam 0.05, adamw 0.05" in shown and DEFAULTS["moons"].lr["sgd"] == 1.0
+
+
+@pytest.mark.parametrize("command", ["demo", "explore"])
+def test_every_command_with_a_bar_has_no_progress(command):
+    assert "--no-progress" in subcommands()[command].format_help()
+
+
+def run_demo_process(tmp_path, stderr) -> tuple[subprocess.CompletedProcess, str]:
+    args = [sys.executable, "-m", "micrograd", "demo", "--steps", "3", "--hidden", "4", "--out", str(tmp_path)]
+    return subprocess.run(args, stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=300, cwd=ROOT)
+
+
+def test_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path):
+    # In a log file: the summary lines, and not one carriage return of a bar.
+    with open(tmp_path / "log", "w") as log:
+        done = run_demo_process(tmp_path / "a", log)
+    assert done.returncode == 0
+    assert (tmp_path / "log").read_text() == ""
+    assert "\r" not in done.stdout and "final loss" in done.stdout
+    # On a terminal (a pseudo-terminal here): the bar.
+    master, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
+    try:
+        done = run_demo_process(tmp_path / "b", child)
+        os.close(child)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(master)
+    assert done.returncode == 0
+    text = shown.decode("utf-8", "replace")
+    assert "3/3" in text and "\r" in text and "accuracy" in text
+
+
+def test_demo_without_its_extra_names_the_pip_install_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # as if scikit-learn were not installed
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "micrograd demo: error: micrograd demo needs sklearn, not installed: pip install 'micrograd-plus[demo]'\n"
+    )
+    assert captured.out == "" and not (tmp_path / "out").exists()  # nothing loaded, trained or written
 
 
 @pytest.mark.parametrize("precision, shown", [("0", "data 3 "), ("2", "data 3.00 ")])

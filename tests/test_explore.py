@@ -10,6 +10,7 @@ import html.parser
 import io
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -185,7 +186,7 @@ def test_write_page_refuses_bad_arguments_before_training(tmp_path):
     started = time.perf_counter()
     with pytest.raises(ValueError, match="use fewer steps or narrower hidden layers"):
         write_page(tmp_path / "huge", steps=1000)
-    with pytest.raises(ValueError, match="loss graph has 1[0-9]{3} Values.*use narrower hidden layers"):
+    with pytest.raises(ValueError, match="loss graph has 1[0-9]{3} nodes, more than the 600.*use narrower hidden layers"):
         write_page(tmp_path / "huge", steps=1, hidden=[32, 32])
     assert time.perf_counter() - started < 5, "a page too big to load must be refused before training"
     assert not (tmp_path / "huge" / PAGE_NAME).exists()
@@ -229,6 +230,39 @@ def test_laying_out_the_graph_leaves_the_trained_weights_alone():
     svg = _graph_svg(_Recorder(model, train, "hinge", steps=1))
     assert svg.startswith("<svg") and "data &#45;1000000.0000" in svg  # laid out with the widest text
     assert [p.data for p in model.parameters()] == weights
+
+
+def test_missing_graphviz_is_named_before_training(tmp_path, monkeypatch):
+    started = time.perf_counter()
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # as if the graphviz package were not installed
+    with pytest.raises(ImportError, match=r"needs graphviz, not installed: pip install 'micrograd-plus\[demo,viz\]'"):
+        write_page(tmp_path / "a", progress=False)
+    monkeypatch.delitem(sys.modules, "graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program on it
+    with pytest.raises(OSError, match="the explore page needs Graphviz's dot program.*apt install graphviz"):
+        write_page(tmp_path / "b", progress=False)
+    assert time.perf_counter() - started < 2  # refused before training (which takes seconds)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_expand_dot_records_each_product_of_a_neuron(tmp_path):
+    from micrograd.explore import _graph_svg, _Recorder
+
+    train = load("moons", seed=SEED).train
+    model = MLP(2, [3, 1], seed=SEED)
+    recorder = _Recorder(model, train, "hinge", steps=1, expand_dot=True)
+    recorder.record()
+    plain = _Recorder(model, train, "hinge", steps=1).ops
+    assert plain.count("dot") == 3 + 1 and "dot" not in recorder.ops  # a dot per neuron, each expanded
+    assert recorder.ops.count("*") == plain.count("*") + 2 * 3 + 3  # into a w*x per weight
+    column = recorder.labels.index("L0.N1.w0*x0")
+    w0 = model.layers[0].neurons[1].w[0].data
+    assert [float(x) for x in recorder.data[0, :, column]] == [w0 * x[0] for x in train.X]
+    svg = _graph_svg(recorder)
+    assert "L0.N1.w0*x0" in svg and "&gt;dot&lt;" not in svg and ">dot<" not in svg
+    assert main(["explore", "--out", str(tmp_path), "--steps", "1", "--hidden", "2", "--expand-dot",
+                 "--no-progress"]) == 0  # fmt: skip
+    assert ">L0.N0.w1*x1<" in (tmp_path / PAGE_NAME).read_text(encoding="utf-8")
 
 
 def test_cli_explore_writes_the_page(tmp_path, capsys):

@@ -1,7 +1,9 @@
-"""The lesson notebook: it runs from a clean kernel, prints the lesson's published numbers, fails when the
-library computes something else, and the copy in the repository is executed and up to date.
+"""The two notebooks. The tour (lesson.ipynb) runs from a clean kernel, prints the lesson's published
+numbers and fails when the library computes something else; the one where the learner builds ``Value``
+(build_micrograd.ipynb) runs the lesson's solutions, each followed by a check that fails on a learner's
+typical mistake. The copies in the repository are executed and up to date.
 
-After changing the notebook or anything it prints, store fresh outputs with
+After changing a notebook or anything it prints, store fresh outputs with
 ``python tests/test_notebook.py --write``.
 """
 
@@ -23,7 +25,10 @@ nbclient = pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")  # provides the notebook's 'python3' kernel
 from nbclient.exceptions import CellExecutionError
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "lesson.ipynb"
+FOLDER = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOK = FOLDER / "lesson.ipynb"  # the tour
+BUILD = FOLDER / "build_micrograd.ipynb"  # build it yourself
+NOTEBOOKS = [NOTEBOOK, BUILD]
 # Cells whose printed text may change from run to run (timings), compared by shape only.
 VARIES = "varies"
 
@@ -73,14 +78,14 @@ def execute(notebook, timeout: int = 600):
         timeout=timeout,
         kernel_name="python3",
         record_timing=False,  # timestamps would make every stored copy differ
-        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+        resources={"metadata": {"path": str(FOLDER)}},
     )
     client.execute()
     return notebook
 
 
-def read_stored():
-    return nbformat.read(NOTEBOOK, as_version=4)
+def read_stored(path: Path = NOTEBOOK):
+    return nbformat.read(path, as_version=4)
 
 
 def cleared(notebook):
@@ -143,6 +148,15 @@ def fresh():
     return execute(cleared(read_stored()))
 
 
+@pytest.fixture(scope="module")
+def fresh_build():
+    skip_without_graphviz()
+    return execute(cleared(read_stored(BUILD)))
+
+
+FRESH = {NOTEBOOK: "fresh", BUILD: "fresh_build"}
+
+
 def test_the_notebook_runs_from_a_clean_kernel_and_prints_the_published_numbers(fresh):
     text = "".join(printed(cell).get("stdout", "") for cell in code_cells(fresh))
     lines = {line.strip() for line in text.splitlines()}
@@ -171,8 +185,9 @@ def test_the_notebook_draws_graphs_and_plots(fresh):
     assert sorted(t for t in after if t.startswith("grad ")) == sorted(f"grad {g:.4f}" for g in grads)
 
 
-def test_the_stored_notebook_was_executed_top_to_bottom_without_errors_or_warnings():
-    cells = code_cells(read_stored())
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_stored_notebook_was_executed_top_to_bottom_without_errors_or_warnings(path):
+    cells = code_cells(read_stored(path))
     assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1)), (
         "the stored notebook is not one clean top-to-bottom run: python tests/test_notebook.py --write"
     )
@@ -181,8 +196,9 @@ def test_the_stored_notebook_was_executed_top_to_bottom_without_errors_or_warnin
         assert "stderr" not in printed(cell), f"cell [{number}] wrote to stderr: {printed(cell)['stderr'][:300]}"
 
 
-def test_the_stored_outputs_are_those_of_a_fresh_run(fresh):
-    stored, current = code_cells(read_stored()), code_cells(fresh)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_the_stored_outputs_are_those_of_a_fresh_run(path, request):
+    stored, current = code_cells(read_stored(path)), code_cells(request.getfixturevalue(FRESH[path]))
     assert len(stored) == len(current)
     stale = [number for number, (old, new) in enumerate(zip(stored, current), 1) if not same_outputs(old, new)]
     assert not stale, f"stored outputs of cells {stale} differ from a fresh run: python tests/test_notebook.py --write"
@@ -224,16 +240,108 @@ def test_a_wrong_number_fails_the_run(mutation):
     assert failure.value.ename == "AssertionError", f"the run stopped with {failure.value.ename}, not an assert"
 
 
-def write_executed_notebook() -> None:
-    """Execute the notebook from a clean kernel and store it with its outputs (atomically)."""
+# ---- Build micrograd yourself ----------------------------------------------------------------------
+
+
+def tagged(notebook, tag: str) -> list:
+    return [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+
+
+def test_every_step_invites_the_learner_then_solves_then_checks():
+    cells = code_cells(read_stored(BUILD))
+    kinds = [next((t for t in ("your-turn", "solution", "check") if t in c.metadata.get("tags", [])), "")
+             for c in cells]  # fmt: skip
+    solutions = [i for i, kind in enumerate(kinds) if kind == "solution"]
+    assert len(solutions) >= 9  # slope, Value, draw, by hand, neuron, op by op, backward, more ops, MLP
+    for i in solutions:
+        assert kinds[i - 1] == "your-turn", f"solution {i} is not preceded by the learner's turn"
+        assert "check" in kinds[i + 1 : i + 3], f"solution {i} is not followed by a check"
+        assert cells[i].source.startswith("%%solution\n")
+    steps = "".join(cell.source for cell in tagged(read_stored(BUILD), "solution"))
+    for part in ("def __add__", "def __mul__", "def tanh", "def exp", "def __pow__", "def backward", "build_topo",
+                 "class MLP"):  # fmt: skip
+        assert part in steps, part
+
+
+def test_the_two_notebooks_link_to_each_other():
+    def links(path):
+        return "".join(cell.source for cell in read_stored(path).cells if cell.cell_type == "markdown")
+
+    assert "](build_micrograd.ipynb)" in links(NOTEBOOK) and "](lesson.ipynb)" in links(BUILD)
+
+
+def test_the_build_notebook_checks_every_step_and_trains_the_lessons_mlp(fresh_build):
+    text = "".join(printed(cell).get("stdout", "") for cell in code_cells(fresh_build))
+    assert text.count("agree with micrograd and finite differences") >= 12
+    # the lesson's numbers, from the learner's class: -8 for L, dL/da..df by the chain rule, the neuron's grads
+    assert "(a*b + c) * f, by hand: data -8.0000, grads 6.0000, -4.0000, -2.0000, 4.0000" in text
+    assert "the neuron, tanh broken up: data 0.7071, grads -1.5000, 0.5000, 1.0000, 0.0000, 0.5000" in text
+    assert "a + a: data 6.0000, grads 2.0000" in text
+    assert "20 losses and 41 final weights agree with micrograd's MLP" in text
+    assert "the first step's 41 gradients agree with finite differences" in text
+
+
+# A learner's typical mistakes, each put in right after the lesson's solution of that step: a check must stop.
+MISTAKES = {
+    "backward": """
+        def _add(self, other):  # '=' where '+=' belongs: a Value used twice keeps one contribution
+            out = Value(self.data + other.data, (self, other), '+')
+            def _backward():
+                self.grad = 1.0 * out.grad
+                other.grad = 1.0 * out.grad
+            out._backward = _backward
+            return out
+        Value.__add__ = _add
+    """,
+    "more-ops": """
+        def _exp(self):  # exp's derivative taken as x instead of exp(x)
+            out = Value(math.exp(self.data), (self, ), 'exp')
+            def _backward():
+                self.grad += self.data * out.grad
+            out._backward = _backward
+            return out
+        Value.exp = _exp
+    """,
+    "by-hand": """
+        a.grad = e.grad * a.data  # the chain rule with the wrong operand
+    """,
+}
+
+
+@pytest.mark.parametrize("step", MISTAKES)
+def test_a_learners_mistake_fails_the_check(step):
+    skip_without_graphviz()
+    notebook = cleared(read_stored(BUILD))
+    (solution,) = tagged(notebook, step)
+    notebook.cells.insert(notebook.cells.index(solution) + 1, nbformat.v4.new_code_cell(textwrap.dedent(MISTAKES[step])))
+    with pytest.raises(CellExecutionError) as failure:
+        execute(notebook)
+    assert failure.value.ename == "AssertionError", f"the run stopped with {failure.value.ename}, not a check"
+    assert "micrograd says" in failure.value.evalue or "nudging" in failure.value.evalue
+
+
+def test_with_mine_the_lessons_solutions_are_skipped():
+    skip_without_graphviz()
+    notebook = cleared(read_stored(BUILD))
+    (setup,) = tagged(notebook, "setup")
+    assert setup.source.startswith("MINE = False")
+    setup.source = setup.source.replace("MINE = False", "MINE = True", 1)
+    with pytest.raises(CellExecutionError) as failure:
+        execute(notebook)  # the first check finds no slope: the learner has not written it yet
+    assert failure.value.ename == "NameError" and "slope" in failure.value.evalue
+
+
+def write_executed_notebooks() -> None:
+    """Execute each notebook from a clean kernel and store it with its outputs (atomically)."""
     from micrograd._files import write_atomically
 
-    notebook = execute(cleared(read_stored()))
-    write_atomically(NOTEBOOK, nbformat.writes(notebook) + "\n")
-    print(f"wrote {NOTEBOOK} with fresh outputs")
+    for path in NOTEBOOKS:
+        notebook = execute(cleared(read_stored(path)))
+        write_atomically(path, nbformat.writes(notebook) + "\n")
+        print(f"wrote {path} with fresh outputs")
 
 
 if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
-        sys.exit("usage: python tests/test_notebook.py --write   (re-execute the notebook and store its outputs)")
-    write_executed_notebook()
+        sys.exit("usage: python tests/test_notebook.py --write   (re-execute the notebooks and store their outputs)")
+    write_executed_notebooks()

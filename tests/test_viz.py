@@ -19,7 +19,7 @@ from micrograd import Value, dot, total
 from micrograd.cli import main
 from micrograd.cli import graph_command
 from micrograd.nn import Neuron
-from micrograd.viz import GraphNode, draw_dot, format_number, graph_nodes, to_dot
+from micrograd.viz import GraphNode, draw_dot, format_number, graph_nodes, render, to_dot
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
 NEURON_AT = "x1=2,x2=0,w1=-3,w2=1,b=6.8813735870195432"
@@ -328,11 +328,23 @@ def test_bad_arguments_are_named():
         draw_dot(root, format="nope")
 
 
-def test_draw_dot_without_graphviz_says_which_extra_to_install(monkeypatch):
+def test_draw_dot_without_graphviz_says_which_extra_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
-    with pytest.raises(ImportError, match=r"micrograd\[viz\]"):
+    with pytest.raises(ImportError, match=r"needs graphviz, not installed: pip install 'micrograd-plus\[viz\]'"):
         draw_dot(lesson_neuron())
     assert "data 0.7071" in to_dot(lesson_neuron())  # to_dot needs no graphviz
+    with pytest.raises(ImportError, match=r"a .svg picture .* pip install 'micrograd-plus\[viz\]'"):
+        graph_command(NEURON, tmp_path / "n.svg", at=NEURON_AT)
+    assert graph_command(NEURON, tmp_path / "n.dot", at=NEURON_AT).read_text().startswith("digraph")
+
+
+def test_without_graphviz_s_program_pictures_say_which_system_package_brings_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot program on it
+    with pytest.raises(OSError, match="needs Graphviz's dot program, not found on PATH: .*apt install graphviz"):
+        graph_command(NEURON, tmp_path / "n.png", at=NEURON_AT)
+    with pytest.raises(OSError, match="needs Graphviz's dot program, not found on PATH: .*apt install graphviz"):
+        render(draw_dot(lesson_neuron()))
+    assert not (tmp_path / "n.png").exists()
 
 
 # The graph command: micrograd.cli.main in this process, and python -m micrograd in another.

@@ -1,7 +1,10 @@
-"""micrograd: a scalar-valued autograd engine with a small neural-network library on top."""
+"""micrograd: a scalar-valued autograd engine with a small neural-network library on top.
+
+Installed as the distribution ``micrograd-plus``; imported as ``micrograd``, as the original is.
+"""
 
 from micrograd.check import GradcheckError, gradcheck
 from micrograd.engine import Value, dot, total
 
 __all__ = ["Value", "dot", "total", "gradcheck", "GradcheckError"]
-__version__ = "0.2.0"
+__version__ = "0.2.0"  # the one place the version is written: pyproject.toml reads it from here

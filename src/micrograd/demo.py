@@ -14,6 +14,7 @@ from typing import Sequence
 
 from micrograd import data as datasets
 from micrograd._checks import layer_widths, one_of
+from micrograd._extras import require
 from micrograd._files import output_folder
 from micrograd.nn import MLP
 from micrograd.optim import OPTIMIZERS, LinearDecay
@@ -102,10 +103,9 @@ def run_demo(
     ``decision_boundary.png`` (2-D datasets), ``training_curves.png`` and ``model.json``.
 
     Options left as None take the dataset's ``DEFAULTS``. ``seed`` seeds the data, the weights and
-    the order of mini-batches. The learning rate falls linearly from ``lr`` to ``lr / 10``.
+    the order of mini-batches. The learning rate falls linearly from ``lr`` to ``lr / 10``. Needs
+    the ``demo`` extra (``pip install 'micrograd-plus[demo]'``), checked before anything is done.
     """
-    from micrograd.plot import plot_decision_boundary, plot_training_curves
-
     defaults = DEFAULTS[one_of(dataset, DEFAULTS, "dataset")]
     optimizer = defaults.optimizer if optimizer is None else optimizer
     one_of(optimizer, OPTIMIZERS, "optimizer")
@@ -113,6 +113,8 @@ def run_demo(
     hidden = layer_widths(defaults.hidden if hidden is None else hidden, "hidden")
     lr = defaults.lr[optimizer] if lr is None else lr
     batch_size = defaults.batch_size if batch_size is None else batch_size
+    require("micrograd demo", "demo")
+    from micrograd.plot import plot_decision_boundary, plot_training_curves
 
     splits = datasets.load(dataset, seed=seed)
     out = output_folder(out, "the demo's pictures and model")

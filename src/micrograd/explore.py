@@ -9,8 +9,9 @@ arithmetic of its own on the model: every number it shows was computed by this l
 and is stored as the text ``micrograd.viz.format_number`` gives, so it reads as Python prints it.
 
 The result is one HTML file with its script, style and data inside: it opens from ``file://``
-without a server or network. Needs NumPy, scikit-learn (moons), the ``graphviz`` package and
-Graphviz's ``dot`` program (``pip install 'micrograd[demo,viz]'``).
+without a server or network. Needs NumPy, scikit-learn (moons), the ``graphviz`` package
+(``pip install 'micrograd-plus[demo,viz]'``) and Graphviz's ``dot`` program, all checked before
+training starts.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from pathlib import Path
 from typing import Sequence
 
 from micrograd._checks import layer_widths, one_of, positive_int, whole_number
+from micrograd._extras import require, require_dot
 from micrograd._files import output_folder, write_atomically
 from micrograd.engine import Value
 from micrograd.losses import predicted_classes
-from micrograd.viz import walk
+from micrograd.viz import GraphNode, graph_nodes
 
 __all__ = ["write_page", "DATASETS", "PAGE_NAME"]
 
@@ -84,15 +86,20 @@ def write_page(
     steps: int = 100,
     hidden: Sequence[int] = (8, 8),
     seed: int = 1337,
+    expand_dot: bool = False,
     progress: bool = True,
 ) -> Path:
     """Train an MLP with ``hidden`` layer widths on ``dataset`` for ``steps`` steps and write the page.
 
     ``dataset`` is 'moons' or 'yinyang'; ``seed`` picks both the data and the initial weights. The
     page is ``out/explore.html`` (the folder is made if needed; the file is written whole or not
-    at all). ``progress`` shows a progress bar while training. Returns the page's path.
+    at all). ``expand_dot`` draws each neuron's weighted sum as its products and their sum, as the
+    lesson does (``micrograd.viz.graph_nodes``). ``progress`` shows a progress bar while training.
+    Returns the page's path.
     """
     recipe, steps, hidden, seed = _check_arguments(dataset, steps, hidden, seed)
+    require("the explore page", "demo", "viz")  # before any work, as is Graphviz's program
+    require_dot("the explore page")
     folder = Path(output_folder(out, "the page"))
     from micrograd.data import load
     from micrograd.losses import l2_penalty
@@ -103,7 +110,7 @@ def write_page(
     train = load(dataset, seed=seed, **recipe.loader_options).train
     outputs = output_count(recipe.loss, train.num_classes)
     model = MLP(2, [*hidden, outputs], seed=seed)
-    recorder = _Recorder(model, train, recipe.loss, steps)
+    recorder = _Recorder(model, train, recipe.loss, steps, expand_dot=expand_dot)
     optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr_start)
     schedule = LinearDecay(optimizer, recipe.lr_start, recipe.lr_end, steps)
 
@@ -175,21 +182,22 @@ def _point_loss_graph(model, x: Sequence[float], target, loss: str) -> Value:
 class _Recorder:
     """Keeps, state after state, everything the page shows that depends on the weights."""
 
-    def __init__(self, model, train, loss: str, steps: int):
+    def __init__(self, model, train, loss: str, steps: int, *, expand_dot: bool = False):
         import numpy as np
 
         from micrograd.compile import compiled_outputs
         from micrograd.train import label_targets
 
-        self.model, self.train, self.loss = model, train, loss
+        self.model, self.train, self.loss, self.expand_dot = model, train, loss, expand_dot
         self.targets = label_targets(loss, train.num_classes, rows=True)(train.y)
         first = self.point_graph(0)
-        self.ops = [v._op for v in first]
-        self.labels = [v.label for v in first]
+        self.model.zero_grad()
+        self.ops = [node.op for node in first]
+        self.labels = [node.label for node in first]
         self.states, self.points, self.nodes = steps + 1, len(train), len(first)
         if self.nodes > MAX_GRAPH_NODES:
             raise ValueError(
-                f"one point's loss graph has {self.nodes} Values, more than the {MAX_GRAPH_NODES} the page "
+                f"one point's loss graph has {self.nodes} nodes, more than the {MAX_GRAPH_NODES} the page "
                 f"lays out in reasonable time: use narrower hidden layers"
             )
         self.numbers = 2 * self.states * self.points * self.nodes  # data and grad of every node, point, state
@@ -213,10 +221,13 @@ class _Recorder:
         self.grid_scores = compiled_outputs(model, train.num_features)
         self.recorded = 0
 
-    def point_graph(self, i: int, model=None) -> list[Value]:
-        """Point ``i``'s loss graph at the current weights (of ``model``, if not the one trained),
-        before backward: its nodes, root first."""
-        return walk(_point_loss_graph(model or self.model, self.train.X[i], self.targets[i], self.loss))
+    def point_graph(self, i: int) -> list[GraphNode]:
+        """Point ``i``'s loss graph at the current weights, after backward (which adds to the
+        weights' grads): its nodes, root first, so that node k is the picture's ``nk``."""
+        root = _point_loss_graph(self.model, self.train.X[i], self.targets[i], self.loss)
+        root.backward()
+        # No limit here: the page's own, MAX_GRAPH_NODES, is checked once with its own advice.
+        return graph_nodes(root, expand_dot=self.expand_dot, max_nodes=sys.maxsize)[::-1]
 
     def record(self) -> None:
         """Record the current weights' state: every point's graph numbers and the decision regions."""
@@ -226,11 +237,10 @@ class _Recorder:
         for i in range(self.points):
             self.model.zero_grad()
             nodes = self.point_graph(i)
-            nodes[0].backward()
-            if [v._op for v in nodes] != self.ops:
+            if [node.op for node in nodes] != self.ops:
                 raise RuntimeError(f"point {i}'s loss graph has another shape than point 0's")
-            self.data[s, i] = [v.data for v in nodes]
-            self.grad[s, i] = [v.grad for v in nodes]
+            self.data[s, i] = [node.data for node in nodes]
+            self.grad[s, i] = [node.grad for node in nodes]
         self.model.zero_grad()  # leave no trace of the per-point passes
         scores = self.grid_scores(self.grid)
         self.regions[s] = predicted_classes(scores)
@@ -386,14 +396,13 @@ def _first_point(recorder: _Recorder) -> int:
 
 def _graph_svg(recorder: _Recorder) -> str:
     """The loss graph of point 0 laid out by Graphviz, as inline SVG with placeholder numbers."""
-    from micrograd.nn import MLP
-    from micrograd.viz import draw_dot, render
+    import graphviz
 
-    # The placeholders go into a copy of the model: the trained weights stay as they are.
-    nodes = recorder.point_graph(0, MLP.from_dict(recorder.model.to_dict()))
-    for v in nodes:
-        v.data = v.grad = _PLACEHOLDER
-    svg = render(draw_dot(nodes[0], "LR", "svg", precision=PRECISION, max_nodes=len(nodes))).decode("utf-8")
+    from micrograd.viz import nodes_to_dot, render
+
+    nodes = [node._replace(data=_PLACEHOLDER, grad=_PLACEHOLDER) for node in reversed(recorder.point_graph(0))]
+    recorder.model.zero_grad()
+    svg = render(graphviz.Source(nodes_to_dot(nodes, "LR", precision=PRECISION), format="svg")).decode("utf-8")
     return svg[svg.index("<svg") :]  # the XML declaration and DOCTYPE do not belong inside HTML
 
 

@@ -1,6 +1,6 @@
 """Moving an MLP to PyTorch and back: the path for a model that outgrows a scalar engine.
 
-PyTorch is optional (``pip install micrograd[export]``) and imported only inside these functions.
+PyTorch is optional (``pip install 'micrograd-plus[export]'``) and imported only inside these functions.
 """
 
 from __future__ import annotations

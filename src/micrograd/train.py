@@ -153,7 +153,7 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
         from micrograd.compile import one_hot
     except ImportError:
         raise ValueError(
-            "compiled training needs micrograd.compile and NumPy (pip install 'micrograd[compile]'); "
+            "compiled training needs micrograd.compile and NumPy (pip install 'micrograd-plus[compile]'); "
             "train without compiled=True"
         ) from None
     import numpy as np

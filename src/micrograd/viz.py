@@ -3,7 +3,7 @@
 ``graph_nodes`` describes the graph as plain data (one ``GraphNode`` per box); the DOT text of
 ``to_dot`` and ``draw_dot``, and any other drawing, is made from it. ``to_dot`` needs nothing
 beyond the standard library; ``draw_dot`` needs the ``graphviz`` package
-(``pip install 'micrograd[viz]'``) and Graphviz's ``dot`` program to render.
+(``pip install 'micrograd-plus[viz]'``) and Graphviz's ``dot`` program to render.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from micrograd._checks import one_of, positive_int, whole_number
+from micrograd._extras import NO_DOT, require
 from micrograd.engine import Value, topological_order
 
-__all__ = ["GraphNode", "graph_nodes", "to_dot", "draw_dot", "render", "format_number", "walk"]
+__all__ = ["GraphNode", "graph_nodes", "nodes_to_dot", "to_dot", "draw_dot", "render", "format_number"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_PRECISION = 17  # decimals: 17 significant digits tell every float64 apart
@@ -47,14 +48,16 @@ def graph_nodes(root: Value, *, expand_dot: bool = False, max_nodes: int = 500) 
     rows = []  # (label, data, grad, op, input positions in rows, value)
     position = {}  # id(Value) -> its row
     for v in topological_order([root]):
-        op, inputs = v._op, [position[id(u)] for u in v._prev]
+        prev = v._prev
+        op, inputs = v._op, [position[id(u)] for u in prev]
         if expand_dot and op == "dot":
-            half = len(inputs) // 2  # a dot's inputs are its weights, then as many inputs
+            half = len(prev) // 2  # a dot's inputs are its weights, then as many inputs
             products = []
-            for (w, x), pair in zip(zip(v._prev[:half], v._prev[half:]), zip(inputs[:half], inputs[half:])):
-                products.append(len(rows))
+            for i in range(half):
+                w, x = prev[i], prev[half + i]
                 label = f"{w.label}*{x.label}" if w.label and x.label else ""
-                rows.append((label, w.data * x.data, v.grad, "*", pair, None))
+                products.append(len(rows))
+                rows.append((label, w.data * x.data, v.grad, "*", (inputs[i], inputs[half + i]), None))
             op, inputs = "+", products
         position[id(v)] = len(rows)
         rows.append((v.label, v.data, v.grad, op, inputs, v))
@@ -80,7 +83,13 @@ def to_dot(
     inputs and its result, named after the node's key, so the same graph always gives the same
     text. ``expand_dot=True`` draws each ``dot`` as its products and their sum, as the lesson does.
     """
-    return "digraph {\n" + "".join(_dot_lines(root, rankdir, expand_dot, precision, max_nodes)) + "}\n"
+    return nodes_to_dot(graph_nodes(root, expand_dot=expand_dot, max_nodes=max_nodes), rankdir, precision=precision)
+
+
+def nodes_to_dot(nodes: list[GraphNode], rankdir: str = "LR", *, precision: int = 4) -> str:
+    """DOT text of ``nodes`` as ``graph_nodes`` lists them (perhaps with other numbers put in)."""
+    _check_options(rankdir, precision)
+    return "digraph {\n" + "".join(_dot_lines(nodes, rankdir, precision)) + "}\n"
 
 
 def draw_dot(
@@ -98,23 +107,14 @@ def draw_dot(
     of the picture in ``format`` ('svg', 'png', ...). ``expand_dot=True`` draws each ``dot`` node
     as its products and their sum.
     """
-    try:
-        import graphviz
-    except ImportError as error:
-        raise ImportError(
-            "draw_dot needs the graphviz Python package: pip install 'micrograd[viz]' "
-            "(to_dot gives the DOT text without it)"
-        ) from error
-    lines = _dot_lines(root, rankdir, expand_dot, precision, max_nodes)
+    require("draw_dot (to_dot needs nothing)", "viz")
+    import graphviz
+
+    _check_options(rankdir, precision)
+    lines = _dot_lines(graph_nodes(root, expand_dot=expand_dot, max_nodes=max_nodes), rankdir, precision)
     # The body lines are already valid, escaped DOT: handing them over verbatim means draw_dot
     # and to_dot cannot disagree (Digraph(...).source == to_dot(...)).
     return graphviz.Digraph(format=format, body=lines)
-
-
-def walk(root: Value) -> list[Value]:
-    """Every Value ``root`` depends on, ``root`` first and each after everything computed from it:
-    the order in which pictures number their nodes (``n0`` is the root)."""
-    return topological_order([root])[::-1]
 
 
 def format_number(x: float, precision: int = 4) -> str:
@@ -127,10 +127,9 @@ def format_number(x: float, precision: int = 4) -> str:
     return f"{x:.{precision}f}"
 
 
-def _dot_lines(root: Value, rankdir: str, expand_dot: bool, precision: int, max_nodes: int) -> list[str]:
-    """The body of the DOT graph, one statement a line, root first."""
-    _check_options(rankdir, precision, max_nodes)
-    nodes = graph_nodes(root, expand_dot=expand_dot, max_nodes=max_nodes)[::-1]
+def _dot_lines(nodes: list[GraphNode], rankdir: str, precision: int) -> list[str]:
+    """The body of the DOT graph of ``nodes`` (in graph_nodes' order), one statement a line, root first."""
+    nodes = nodes[::-1]
     # In a left-right layout a record's top-level fields stack vertically, so braces turn them
     # back into one row; in a top-bottom layout the top level already is a row.
     left, right = ("{ ", " }") if rankdir in ("LR", "RL") else ("", "")
@@ -150,10 +149,9 @@ def _dot_lines(root: Value, rankdir: str, expand_dot: bool, precision: int, max_
     return lines
 
 
-def _check_options(rankdir: str, precision: int, max_nodes: int) -> None:
+def _check_options(rankdir: str, precision: int) -> None:
     one_of(rankdir, RANKDIRS, "rankdir")
     whole_number(precision, "precision", minimum=0, maximum=MAX_PRECISION)  # decimals
-    positive_int(max_nodes, "max_nodes")
 
 
 def _record_text(text: str) -> str:
@@ -189,10 +187,7 @@ def render(graph) -> bytes:
     try:
         return graph.pipe()
     except graphviz.ExecutableNotFound:
-        raise OSError(
-            "Graphviz's dot program is not installed or not on PATH (Debian: apt install graphviz); "
-            "a .dot output needs no Graphviz"
-        ) from None
+        raise OSError(f"drawing a picture (a .dot output needs none) needs {NO_DOT}") from None
     except graphviz.CalledProcessError as error:
         detail = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         raise OSError(f"Graphviz's dot failed: {detail[-1] if detail else error}") from None

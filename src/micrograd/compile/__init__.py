@@ -37,7 +37,7 @@ from typing import Callable, Sequence
 try:
     import numpy as np
 except ImportError:  # pragma: no cover - the error says what to install
-    raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd[compile]'") from None
+    raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd-plus[compile]'") from None
 
 from micrograd._checks import finite_number, positive_int
 from micrograd.compile.fast import Program

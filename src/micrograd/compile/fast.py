@@ -155,7 +155,9 @@ class Program:
         self._steps = []
         for ins in ir.instructions:
             index = np.asarray(ins.inputs, dtype=np.intp).reshape(len(ins.inputs), len(ins.outputs))
-            self._steps.append(_Step(ins, layout.gather_plan(index, ops.OPS[ins.op].arity is None), len(self._steps)))
+            kinds = [layout.column_kind(column) for column in index]
+            gather = layout.gather_plan(index, ops.OPS[ins.op].arity is None)
+            self._steps.append(_Step(ins, gather, len(self._steps), kinds))
         for step in reversed(self._steps):  # in backward order: each plan knows which rows hold a gradient
             index = np.asarray(step.instruction.inputs, dtype=np.intp).reshape(len(step.instruction.inputs), -1)
             step.scatter = layout.scatter_plan(index, step.rule.arity is None)
@@ -248,7 +250,7 @@ class Program:
             self._at = step  # where NumPy flags an error, for _explain
             pieces = step.gather(values, static)
             rows = step.rows
-            values[rows] = step.rule.value(np, *step.arguments(pieces, (rows.stop - rows.start, size)))
+            values[rows] = step.rule.value(np, *step.value_args(pieces, (rows.stop - rows.start, size)))
             gathered.append(pieces)
         return gathered
 
@@ -262,7 +264,7 @@ class Program:
             self._at = step
             g = grads[step.rows]
             out = values[step.rows]
-            inputs = step.arguments(gathered[step.index], g.shape)
+            inputs = step.vjp_args(gathered[step.index], g.shape)
             step.scatter(step.rule.vjp(np, g, out, *inputs), grads)
         self._at = None
         return grads[self._param_start : self._const_start].sum(axis=1)
@@ -402,22 +404,36 @@ def _keep_freed_memory(nbytes: int) -> None:
 class _Step:
     """One instruction at run time: how it reads its inputs and hands back their gradients."""
 
-    __slots__ = ("instruction", "rule", "rows", "gather", "scatter", "index", "arguments")
+    __slots__ = ("instruction", "rule", "rows", "gather", "scatter", "index", "value_args", "vjp_args")
 
-    def __init__(self, instruction: Instruction, gather, index: int):
+    def __init__(self, instruction: Instruction, gather, index: int, kinds: list[str]):
         self.instruction, self.gather, self.index = instruction, gather, index
         self.scatter = None  # set once every later group's plan is made (see _SlotKinds.scatter_plan)
         # The instruction's op and output slots, in the forms the hot loops use.
         self.rule = ops.OPS[instruction.op]
         self.rows = slice(instruction.outputs.start, instruction.outputs.stop)
         # How the gathered pieces become the rule's arguments: an elementwise rule takes them as
-        # they are, (group, 1) and (1, batch) columns that broadcast; a rule of many inputs stacks
-        # them, so it gets each broadcast to the full (group, batch) first.
-        self.arguments = _as_they_are if self.rule.arity is not None else _stacked_full
+        # they are, (group, 1) and (1, batch) columns that broadcast. A rule of many inputs stacks
+        # them (m.sum, m.vecdot): its value takes them as they are where each of its parts (a dot's
+        # weights, and its inputs) is read alike (``kinds``: one column kind per input), and each
+        # broadcast to the full (group, batch) otherwise; its vjp, which may stack both parts,
+        # always takes them full.
+        if self.rule.arity is not None:
+            self.value_args = self.vjp_args = _as_they_are
+        else:
+            parts = 2 if getattr(self.rule, "paired", self.rule.name == "dot") else 1
+            half = len(kinds) // parts
+            alike = all(len(set(kinds[p * half : (p + 1) * half])) == 1 for p in range(parts))
+            self.value_args = _stacked if alike else _stacked_full
+            self.vjp_args = _stacked_full
 
 
 def _as_they_are(pieces, shape):
     return pieces
+
+
+def _stacked(pieces, shape):
+    return tuple(chain(*pieces))
 
 
 def _stacked_full(pieces, shape):

@@ -6,7 +6,7 @@
 - ``server``: the HTTP server (standard library) and its API.
 
 The page itself (HTML, JavaScript, CSS) is in ``micrograd/playground_assets``; it draws, and
-computes nothing about the model. Needs NumPy and scikit-learn (``pip install 'micrograd[playground]'``)
+computes nothing about the model. Needs NumPy and scikit-learn (``pip install 'micrograd-plus[playground]'``)
 and Graphviz's ``dot`` program for the graph panel.
 """
 

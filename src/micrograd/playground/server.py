@@ -32,6 +32,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
+from micrograd._extras import NO_DOT, require
 from micrograd.playground.session import CHOICES, Diverged, Session, Settings
 
 __all__ = ["make_server", "serve", "PlaygroundServer"]
@@ -413,15 +414,11 @@ def make_server(host: str = "127.0.0.1", port: int = 0) -> PlaygroundServer:
 
 def serve(host: str = "127.0.0.1", port: int = 0, *, open_browser: bool = True) -> None:
     """Run the playground at ``host``:``port`` until Ctrl-C; print its URL and open a browser tab."""
-    try:
-        import numpy  # noqa: F401  (the heatmaps and losses run through micrograd.compile)
-    except ImportError:
-        raise ImportError("micrograd playground needs NumPy: pip install 'micrograd[playground]'") from None
+    require("micrograd playground", "playground")  # the heatmaps run through micrograd.compile, moons is sklearn's
     server = make_server(host, port)
     print(f"micrograd playground at {server.url} (Ctrl-C stops it)", flush=True)
     if shutil.which("dot") is None:
-        print("note: Graphviz's dot program is missing, so a point's graph will not open (Debian: apt install graphviz)",
-              file=sys.stderr, flush=True)
+        print(f"note: a point's graph will not open without {NO_DOT}", file=sys.stderr, flush=True)
     if open_browser:
         import webbrowser
 
