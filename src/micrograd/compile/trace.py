@@ -123,25 +123,26 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     level: dict[Value, int] = {}  # 0 for the leaves and constants
     constants: dict[tuple[float, float], int] = {}  # its key -> its number among the constants
     constant_of: dict[Value, int] = {}
-    groups: dict[tuple[int, str, int], list[Value]] = {}
+    groups: dict[tuple[int, str, int], list[tuple[Value, tuple[Value, ...]]]] = {}  # (node, its inputs)
     for v in order:
+        inputs = v._prev
         if v in input_slot or v in param_index:
             level[v] = 0
-        elif v._rule is None or all(u in constant_of for u in v._prev):
+        elif v._rule is None or all(u in constant_of for u in inputs):
             constant_of[v] = constants.setdefault(_constant_key(v.data), len(constants))
             level[v] = 0
         else:
-            level[v] = 1 + max(level[u] for u in v._prev)
-            groups.setdefault((level[v], v._rule.name, len(v._prev)), []).append(v)
+            level[v] = 1 + max(level[u] for u in inputs)
+            groups.setdefault((level[v], v._rule.name, len(inputs)), []).append((v, inputs))
 
     # Parameters take slots in the order the groups first read them, input by input: then a
     # layer's weights, or its biases, are one run of slots (the fast executor reads them as a view).
     keys = sorted(groups)
     rank: dict[int, int] = {}
     for key in keys:
-        for k in range(key[2]):
-            for v in groups[key]:
-                index = param_index.get(v._prev[k])
+        for column in zip(*[inputs for _, inputs in groups[key]]):
+            for u in column:
+                index = param_index.get(u)
                 if index is not None:
                     rank.setdefault(index, len(rank))
     for index in range(len(params)):
@@ -150,7 +151,7 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
 
     param_start = len(input_slot)
     const_start = param_start + len(params)
-    slot = {v: s for v, s in input_slot.items()}
+    slot = dict(input_slot)
     slot.update((p, param_start + rank[k]) for p, k in param_index.items())
     slot.update((v, const_start + k) for v, k in constant_of.items())
     next_slot = const_start + len(constants)
@@ -158,10 +159,10 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     for key in keys:
         members = groups[key]
         first = next_slot
-        for v in members:
+        for v, _ in members:
             slot[v] = next_slot
             next_slot += 1
-        columns = tuple(tuple(slot[v._prev[k]] for v in members) for k in range(key[2]))
+        columns = tuple(tuple(slot[u] for u in column) for column in zip(*[inputs for _, inputs in members]))
         instructions.append(Instruction(key[1], key[0], range(first, next_slot), columns))
     return IR(
         input_shapes=tuple(shapes),
