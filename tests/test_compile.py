@@ -626,6 +626,23 @@ def test_backward_errors_are_eagers_errors(make):
         assert "sample 1 of the batch" in " ".join(compiled.value.__notes__)
 
 
+def test_the_eager_rerun_of_a_sample_changes_no_grad():
+    # Eager mode's own backward pass adds into c.grad (a Value the function closes over, not a
+    # parameter) before it stops at sqrt's infinite slope; the program's re-run of that sample
+    # runs on a copy of its graph and leaves every .grad as it was.
+    p, c = Value(1.0), Value(2.0)
+    fn = lambda x: c * 5.0 + (x * p).sqrt()  # noqa: E731
+    with pytest.raises(ArithmeticError) as eager:
+        fn(Value(0.0)).backward()
+    assert c.grad == 5.0
+    c.grad = p.grad = 0.0
+    program = compile(fn, [p], example=(4.0,))
+    with pytest.raises(type(eager.value)) as compiled:
+        program(np.array([4.0, 0.0]))
+    assert str(compiled.value) == str(eager.value)
+    assert (p.grad, c.grad) == (0.0, 0.0)
+
+
 def test_a_gradient_overflow_stops_where_eager_mode_stops():
     # l = (t * u) * c with t = x * q, u = x * d: dl/dt = u * c is 1e50 * 1e300 for x = 1e-250, while
     # every value stays finite. Eager mode stops at t, the node that inf reaches, and so must this.
