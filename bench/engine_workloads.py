@@ -93,7 +93,7 @@ class FloorValue:
         return out
 
     def backward(self):
-        zero, order, stack = float("0"), [], [self]  # a fresh zero as the visited mark, as the engine does
+        zero, order, stack = float("0"), [], [self]  # a fresh zero as the visited mark: the cheapest there is
         while stack:
             node = stack.pop()
             if node is None:

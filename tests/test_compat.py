@@ -89,3 +89,45 @@ def test_graph_drawing_code_reads_prev_op_data_grad_and_hashes_values():
     assert len(nodes) == 5 and len(edges) == 5  # a, b, a*b, a*b + a, tanh; a feeds two ops
     assert {n._op for n in nodes} == {"", "*", "+", "tanh"}
     assert all(isinstance(n.data, float) and isinstance(n.grad, float) for n in nodes)
+
+
+def test_the_originals_test_more_ops_against_pytorch():
+    # micrograd 0.1.0's test/test_engine.py, test_more_ops, as it is there.
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    amg, bmg, gmg = a, b, g
+
+    a = torch.Tensor([-4.0]).double()
+    b = torch.Tensor([2.0]).double()
+    a.requires_grad = True
+    b.requires_grad = True
+    c = a + b
+    d = a * b + b**3
+    c = c + c + 1
+    c = c + 1 + c + (-a)
+    d = d + d * 2 + (b + a).relu()
+    d = d + 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g = g + 10.0 / f
+    g.backward()
+    apt, bpt, gpt = a, b, g
+
+    tol = 1e-6
+    # forward pass went well
+    assert abs(gmg.data - gpt.data.item()) < tol
+    # backward pass went well
+    assert abs(amg.grad - apt.grad.item()) < tol
+    assert abs(bmg.grad - bpt.grad.item()) < tol

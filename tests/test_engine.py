@@ -72,7 +72,7 @@ def test_lesson_expression_graph_has_ordered_inputs_and_op_names():
     assert d._prev == (e, c)
     assert d._op == "+" and e._op == "*" and a._op == ""
     assert a._prev == ()
-    assert (a.tanh())._op == "tanh" and (a**2)._op == "**" and a.relu()._op == "ReLU"
+    assert (a.tanh())._op == "tanh" and (a**2)._op == "**2" and a.relu()._op == "ReLU"
     assert len({a, b, c}) == 3  # hashed by identity, as the lesson's sets need
 
 
@@ -371,7 +371,9 @@ def test_topological_order_puts_every_value_after_its_inputs_once():
     position = {id(v): i for i, v in enumerate(order)}
     for v in order:
         assert all(position[id(u)] < position[id(v)] for u in v._prev)
-    assert order[:2] == [a, b]  # inputs in argument order: the result is the same on every run
+    # The same on every run: a node's inputs last to first (the order in which the original demo's
+    # gradients summed to its printed numbers, which tests/test_demo.py checks to the last digit).
+    assert order[:3] == [b, a, c]
     chain = a
     for _ in range(100_000):
         chain = chain + 1.0
@@ -384,3 +386,34 @@ def test_errors_about_ops_of_many_inputs_stay_short():
     message = str(error.value)
     assert message.startswith("sum(1e+308, 1e+308, 1e+308, 1e+308, ... 295 more, 1e+308) overflows")
     assert len(message) < 150
+
+
+@pytest.mark.parametrize(
+    "make, at, error, where",
+    [
+        # d/dw of (w * 1e160) ** 2 is 2e310 at w = 1e-10: the mul hands the leaf inf.
+        (lambda w: (w * 1e160) ** 2, 1e-10, OverflowError, r"1e-10 \* 1e\+160"),
+        (lambda w: w.log(), 5e-324, OverflowError, r"log\(5e-324\)"),  # 1 / 5e-324
+        (lambda w: 0.5 / w, 1e-308, OverflowError, r"0.5 / 1e-308"),  # -0.5 / 1e-308**2
+        (lambda w: w / w, 5e-324, OverflowError, r"5e-324 / 5e-324"),  # inf - inf: nan
+    ],
+)
+def test_a_leaf_gradient_that_is_not_finite_stops_backward_at_the_op(make, at, error, where):
+    w = Value(at)
+    out = make(w)
+    with pytest.raises(error, match=rf"backward\(\) stopped at {where}: its derivative is not finite"):
+        out.backward()
+
+
+def test_backward_checks_its_seed_like_any_number_argument():
+    x = Value(2.0)
+    with pytest.raises(TypeError, match="grad"):
+        (x * x).backward(grad="1")
+    for bad in (math.nan, math.inf, -math.inf):
+        with pytest.raises(ValueError, match="grad must be a finite number"):
+            (x * x).backward(grad=bad)
+    assert x.grad == 0.0  # refused before anything was added
+    (x * x).backward(grad=np.float64(0.5))
+    assert x.grad == 2.0 and type(x.grad) is float
+    with pytest.raises(ZeroDivisionError, match=r"sqrt\(0.0\)"):
+        Value(0.0).sqrt().backward(grad=np.float64(1.0))  # a NumPy seed must not turn this into inf

@@ -209,7 +209,8 @@ def test_point_graph_numbers_are_the_engines(view):
     assert graph["boxes"][-1]["label"] == "loss" and graph["boxes"][-1]["data"] == pytest.approx(loss, rel=1e-12)
     assert graph["boxes"][-1]["grad"] == 1.0
     if view == "neurons":
-        assert [b["key"] for b in graph["boxes"] if b["kind"] == "neuron"] == ["L0.N0", "L0.N1", "L0.N2", "L1.N0", "L1.N1", "L2.N0"]
+        # in engine.topological_order's order, which takes a node's inputs last to first
+        assert [b["key"] for b in graph["boxes"] if b["kind"] == "neuron"] == ["L0.N2", "L0.N1", "L0.N0", "L1.N1", "L1.N0", "L2.N0"]
         assert boxes["L1.N1"]["data"] == pytest.approx(h[1], rel=1e-12)
         assert boxes["L2.N0"]["data"] == pytest.approx(score, rel=1e-12)
         assert boxes["L2.N0"]["grad"] == (-(2 * label - 1.0) if loss > 0 else 0.0)

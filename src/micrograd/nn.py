@@ -39,6 +39,14 @@ ACTIVATIONS: dict[str | None, Callable[[Value], Value] | None] = {
     None: None,  # linear: the weighted sum itself
 }
 
+
+class _Default(str):
+    """A default argument that can be told apart from the same value given explicitly (by ``is``)."""
+
+
+# Neuron(3, activation="relu", nonlin=False) is an error; Neuron(3, nonlin=False) is not.
+DEFAULT_ACTIVATION = _Default("relu")
+
 # Used when no seed or generator is given: Python's own generator, as the original micrograd did,
 # so that its demo's random.seed(1337) gives the same weights here.
 _default_rng = random
@@ -69,18 +77,23 @@ class Module:
 
 
 class Neuron(Module):
-    """``activation(w . x + b)``: the weighted sum is one ``dot`` node, then ``+ b``, then the activation."""
+    """``activation(w . x + b)``: the weighted sum is one ``dot`` node, then ``+ b``, then the activation.
+
+    The original micrograd's ``nonlin=True`` (ReLU) or ``nonlin=False`` (none) works too, given by
+    name or in ``activation``'s place (``Neuron(3, False)``), and ``.nonlin`` tells which.
+    """
 
     def __init__(
         self,
         nin: int,
-        activation: str | None = "relu",
+        activation: str | None | bool = DEFAULT_ACTIVATION,
         *,
+        nonlin: bool | None = None,
         rng: random.Random | None = None,
         init: str = "uniform",
     ):
         nin = positive_int(nin, "nin")
-        self.activation = _check_activation(activation, "activation")
+        self.activation = _activation(activation, nonlin)
         self._activate = ACTIVATIONS[self.activation]
         rng = _default_rng if rng is None else rng
         if _check_init(init) == "uniform":
@@ -94,6 +107,11 @@ class Neuron(Module):
     @property
     def nin(self) -> int:
         return len(self.w)
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether an activation follows the weighted sum (the original micrograd's attribute)."""
+        return self.activation is not None
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
         _check_width(x, len(self.w), "neuron")
@@ -114,14 +132,15 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str | None = "relu",
+        activation: str | None | bool = DEFAULT_ACTIVATION,
         *,
+        nonlin: bool | None = None,
         rng: random.Random | None = None,
         init: str = "uniform",
     ):
         nin = positive_int(nin, "nin")
         nout = positive_int(nout, "nout")
-        activation = _check_activation(activation, "activation")
+        activation = _activation(activation, nonlin)
         _check_init(init)
         self.neurons = [Neuron(nin, activation, rng=rng, init=init) for _ in range(nout)]
         for j, neuron in enumerate(self.neurons):
@@ -138,6 +157,11 @@ class Layer(Module):
     @property
     def activation(self) -> str | None:
         return self.neurons[0].activation
+
+    @property
+    def nonlin(self) -> bool:
+        """Whether its neurons have an activation (``nonlin=`` of the original micrograd)."""
+        return self.activation is not None
 
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """Every neuron's output, as a list even when there is one neuron."""
@@ -343,8 +367,23 @@ def _reject_constant(name: str):
     raise ValueError(f"the file holds {name}, but weights must be finite numbers")
 
 
+def _activation(activation, nonlin) -> str | None:
+    """The activation from ``activation=``, or from the original micrograd's ``nonlin=`` (a bool,
+    by name or in ``activation``'s place): True is ReLU, False none."""
+    if isinstance(activation, bool):
+        activation, nonlin = DEFAULT_ACTIVATION, activation if nonlin is None else nonlin
+    if nonlin is None:
+        return _check_activation(activation, "activation")
+    if activation is not DEFAULT_ACTIVATION:
+        raise TypeError(f"give activation= or the original's nonlin=, not both: {activation!r} and {nonlin!r}")
+    if not isinstance(nonlin, bool):
+        raise TypeError(f"nonlin must be True (ReLU) or False (no activation), got {nonlin!r}")
+    return "relu" if nonlin else None
+
+
 def _check_activation(name, argument: str) -> str | None:
-    return one_of(name, ACTIVATIONS, argument)
+    name = one_of(name, ACTIVATIONS, argument)
+    return None if name is None else str(name)  # a str subclass (NumPy's) as a plain str
 
 
 def _check_init(init) -> str:

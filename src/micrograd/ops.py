@@ -7,6 +7,10 @@ cannot drift apart.
 
 ``value(m, *inputs)`` computes an op's result. ``vjp(m, g, out, *inputs)`` returns the gradient of
 each input, given the gradient ``g`` of the result ``out`` (a vector-Jacobian product).
+
+A rule uses nothing but arithmetic and functions of ``m``: no ``if``, no comparison, no Python
+``abs``. Branches go through ``m.where(c, a, b)`` (``a`` where ``c`` is non-zero, else ``b``) and
+``m.sign``, so that the same line can run on other kinds of numbers too.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Callable
 
 _builtin_sum = sum
 
-__all__ = ["Op", "OPS", "scalar_math"]
+__all__ = ["Op", "OPS", "scalar_math", "power", "derivative_error", "GRADIENT_OVERFLOW"]
 
 
 class scalar_math:
@@ -33,9 +37,11 @@ class scalar_math:
     pow = staticmethod(math.pow)  # unlike **, never returns a complex number
     maximum = staticmethod(max)
     minimum = staticmethod(min)
+    abs = staticmethod(abs)
 
     @staticmethod
     def where(condition, if_true, if_false):
+        """``if_true`` where ``condition`` is non-zero, else ``if_false`` (NumPy's ``where``)."""
         return if_true if condition else if_false
 
     @staticmethod
@@ -65,7 +71,7 @@ class scalar_math:
 class Op:
     """One differentiable operation: its name, how it is drawn, its value and its derivative."""
 
-    __slots__ = ("name", "symbol", "value", "vjp", "arity", "explain")
+    __slots__ = ("name", "symbol", "value", "vjp", "arity", "explain", "paired", "fixed", "doc")
 
     def __init__(
         self,
@@ -75,19 +81,29 @@ class Op:
         vjp: Callable,
         arity: int | None,
         explain: Callable | None = None,
+        *,
+        paired: bool = False,
+        fixed: tuple[Op, float] | None = None,
+        doc: str | None = None,
     ):
         self.name = name
         self.symbol = symbol  # what a graph picture shows; also Value._op
         self.value = value
         self.vjp = vjp
-        self.arity = arity  # None: any number of inputs
+        self.arity = arity  # None: any number of inputs, given as one sequence to m.sum, m.vecdot
         self.explain = explain  # (*inputs) -> a clear exception for inputs the op rejects
+        self.paired = paired  # the inputs are two halves of equal length: weights, then inputs (dot)
+        self.fixed = fixed  # (op, c): this op is ``op`` with its last input fixed to the number c
+        self.doc = doc  # the docstring of Value's method for it
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
     def describe(self, inputs) -> str:
         """The call as a person would write it, for error messages: ``3.0 / 0.0``, ``log(-1.0)``."""
+        if self.fixed is not None:
+            op, c = self.fixed
+            return op.describe((*inputs, c))
         if self.symbol in _INFIX and len(inputs) == 2:
             x, y = (_number(v, parenthesize=True) for v in inputs)
             return f"{x} {self.symbol} {y}"
@@ -115,6 +131,16 @@ class Op:
 
 _INFIX = {"+", "-", "*", "/", "**"}
 
+GRADIENT_OVERFLOW = "gradient overflow: it exceeds the float64 range"
+
+
+def derivative_error(rule: Op | str, inputs, cause: BaseException) -> Exception:
+    """The error that stops a backward pass (eager or compiled) at ``rule`` applied to ``inputs``;
+    ``rule`` is an ``Op``, or the ``_op`` of a node built without one (``Value(data, children, op)``)."""
+    where = rule.describe(inputs) if isinstance(rule, Op) else f"{rule}({', '.join(map(_number, inputs))})"
+    kind = type(cause) if isinstance(cause, (OverflowError, ZeroDivisionError)) else ValueError
+    return kind(f"backward() stopped at {where}: its derivative is not finite here ({cause})")
+
 
 def _number(x, parenthesize: bool = False) -> str:
     text = repr(float(x))
@@ -123,18 +149,18 @@ def _number(x, parenthesize: bool = False) -> str:
 
 def _sigmoid(m, x):
     # Both branches of the usual stable form in one expression: exp() only ever sees x <= 0.
-    return m.exp(m.minimum(x, 0.0)) / (1.0 + m.exp(-abs(x)))
+    return m.exp(m.minimum(x, 0.0)) / (1.0 + m.exp(-m.abs(x)))
 
 
 def _power_slope(m, x, y):
     # d(x**y)/dx = y * x**(y-1), taken as 0 when y == 0 (as PyTorch does) even at x == 0.
-    y_or_one = m.where(y == 0, 1.0, y)
-    return m.where(y == 0, 0.0, y_or_one * m.pow(x, y_or_one - 1.0))
+    y_or_one = m.where(y, y, 1.0)
+    return m.where(y, y_or_one * m.pow(x, y_or_one - 1.0), 0.0)
 
 
 def _log_base_slope(m, out, x):
     # d(x**y)/dy = x**y * log(x); 0 at x == 0 as PyTorch does. A negative base has no real slope.
-    return m.where(x == 0, 0.0, out * m.log(m.where(x == 0, 1.0, x)))
+    return m.where(x, out * m.log(m.where(x, x, 1.0)), 0.0)
 
 
 def _explain_division(x, y):
@@ -187,7 +213,7 @@ SUB = Op("sub", "-", lambda m, x, y: x - y, lambda m, g, out, x, y: (g, -g), 2)
 MUL = Op("mul", "*", lambda m, x, y: x * y, lambda m, g, out, x, y: (g * y, g * x), 2)
 DIV = Op("div", "/", lambda m, x, y: x / y, lambda m, g, out, x, y: (g / y, -g * out / y), 2,
          _explain_division)
-NEG = Op("neg", "neg", lambda m, x: -x, lambda m, g, out, x: (-g,), 1)
+NEG = Op("neg", "neg", lambda m, x: -x, lambda m, g, out, x: (-g,), 1, doc="-x")
 
 # Three kinds of power, so that a plain-number side never needs a derivative that may not exist
 # (x ** 2 at x < 0 has no slope in the exponent; 0 ** y has none in the base).
@@ -199,20 +225,28 @@ POW_CONST_EXP = Op("pow_const_exp", "**", lambda m, x, n: m.pow(x, n),
 POW_CONST_BASE = Op("pow_const_base", "**", lambda m, c, y: m.pow(c, y),
                     lambda m, g, out, c, y: (0.0 * g, g * _log_base_slope(m, out, c)), 2, _explain_power)
 
-EXP = Op("exp", "exp", lambda m, x: m.exp(x), lambda m, g, out, x: (g * out,), 1)
-LOG = Op("log", "log", lambda m, x: m.log(x), lambda m, g, out, x: (g / x,), 1, _explain_positive("log"))
-SQRT = Op("sqrt", "sqrt", lambda m, x: m.sqrt(x), lambda m, g, out, x: (g * 0.5 / out,), 1, _explain_sqrt)
-TANH = Op("tanh", "tanh", lambda m, x: m.tanh(x), lambda m, g, out, x: (g * (1.0 - out * out),), 1)
-SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda m, g, out, x: (g * out * (1.0 - out),), 1)
-RELU = Op("relu", "ReLU", lambda m, x: m.maximum(x, 0.0), lambda m, g, out, x: (g * (x > 0),), 1)
-ABS = Op("abs", "abs", lambda m, x: abs(x), lambda m, g, out, x: (g * m.sign(x),), 1)
-SOFTPLUS = Op("softplus", "softplus", lambda m, x: m.maximum(x, 0.0) + m.log1p(m.exp(-abs(x))),
-              lambda m, g, out, x: (g * _sigmoid(m, x),), 1)
-SIN = Op("sin", "sin", lambda m, x: m.sin(x), lambda m, g, out, x: (g * m.cos(x),), 1)
-COS = Op("cos", "cos", lambda m, x: m.cos(x), lambda m, g, out, x: (-g * m.sin(x),), 1)
+EXP = Op("exp", "exp", lambda m, x: m.exp(x), lambda m, g, out, x: (g * out,), 1,
+         doc="e**x; raises OverflowError above x = 709.78 instead of returning inf.")
+LOG = Op("log", "log", lambda m, x: m.log(x), lambda m, g, out, x: (g / x,), 1, _explain_positive("log"),
+         doc="Natural logarithm; raises ValueError for x <= 0.")
+SQRT = Op("sqrt", "sqrt", lambda m, x: m.sqrt(x), lambda m, g, out, x: (g * 0.5 / out,), 1, _explain_sqrt,
+          doc="Square root; raises ValueError for x < 0.")
+TANH = Op("tanh", "tanh", lambda m, x: m.tanh(x), lambda m, g, out, x: (g * (1.0 - out * out),), 1,
+          doc="Hyperbolic tangent.")
+SIGMOID = Op("sigmoid", "sigmoid", _sigmoid, lambda m, g, out, x: (g * out * (1.0 - out),), 1,
+             doc="1 / (1 + e**-x), without overflow for any x.")
+# ReLU's slope is sign(out): 1 where it passes x on, 0 where it gives 0 (x <= 0).
+RELU = Op("relu", "ReLU", lambda m, x: m.maximum(x, 0.0), lambda m, g, out, x: (g * m.sign(out),), 1,
+          doc="max(x, 0); its derivative at 0 is 0, as in PyTorch.")
+ABS = Op("abs", "abs", lambda m, x: m.abs(x), lambda m, g, out, x: (g * m.sign(x),), 1,
+         doc="|x|; its derivative at 0 is 0, as in PyTorch.")
+SOFTPLUS = Op("softplus", "softplus", lambda m, x: m.maximum(x, 0.0) + m.log1p(m.exp(-m.abs(x))),
+              lambda m, g, out, x: (g * _sigmoid(m, x),), 1, doc="log(1 + e**x), without overflow for any x.")
+SIN = Op("sin", "sin", lambda m, x: m.sin(x), lambda m, g, out, x: (g * m.cos(x),), 1, doc="Sine.")
+COS = Op("cos", "cos", lambda m, x: m.cos(x), lambda m, g, out, x: (-g * m.sin(x),), 1, doc="Cosine.")
 
 SUM = Op("sum", "sum", _sum_values, lambda m, g, out, *xs: (g,) * len(xs), None)
-DOT = Op("dot", "dot", _dot_value, _dot_vjp, None)
+DOT = Op("dot", "dot", _dot_value, _dot_vjp, None, paired=True)
 # fmt: on
 
 OPS: dict[str, Op] = {op.name: op for op in [
@@ -220,3 +254,22 @@ OPS: dict[str, Op] = {op.name: op for op in [
     EXP, LOG, SQRT, TANH, SIGMOID, RELU, ABS, SOFTPLUS, SIN, COS, SUM, DOT,
 ]}
 """Every op by name: the table the eager engine and the compiler both read."""
+
+
+def power(k: float) -> Op:
+    """``x ** k`` for a number ``k``, as an op of one input drawn as the caller wrote it (``'**2'``).
+
+    It is ``POW_CONST_EXP`` with the exponent fixed, so its derivative is that op's: written once.
+    """
+    symbol, n = f"**{k}", float(k)
+
+    def value(m, x):
+        return POW_CONST_EXP.value(m, x, n)
+
+    def vjp(m, g, out, x):
+        return POW_CONST_EXP.vjp(m, g, out, x, n)[:1]
+
+    def explain(x):
+        return _explain_power(x, n)
+
+    return Op("pow_const_exp", symbol, value, vjp, 1, explain, fixed=(POW_CONST_EXP, n), doc=f"x ** {k}")

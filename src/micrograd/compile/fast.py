@@ -278,8 +278,7 @@ class Program:
         inside a formula, or a derivative where no gradient flows) and the reference's numbers
         stand: (total output, parameter gradients by index, values). Otherwise run each sample
         whose numbers are not finite in eager mode, which raises its own error; if it raises none
-        (eager mode leaves inf in a parameter's .grad, or only the batch's sum overflows), an
-        OverflowError names the step and the batch size."""
+        (only the sum over the batch overflows), an OverflowError names the step and the batch size."""
         params = [p.data for p in self.params]
         with np.errstate(all="ignore"):
             values = reference.forward(self.ir, params, arrays)
@@ -303,9 +302,8 @@ class Program:
             where = "" if ins is None else f" in instruction {step.index} ({ins.op} x{len(ins.outputs)})"
             bad_params = ", ".join(str(k) for k in np.flatnonzero(~np.isfinite(param_grads)).tolist())
             message = (
-                f"the gradients overflow{where} for this batch of {size} samples, though eager mode runs each sample "
-                f"alone without an error (it leaves inf in a parameter's .grad, or only the sum over the batch "
-                f"overflows): not finite for parameter {bad_params or '?'}"
+                f"the gradients overflow{where} summed over this batch of {size} samples, though eager mode runs "
+                f"each sample alone without an error: not finite for parameter {bad_params or '?'}"
             )
         raise OverflowError(message)
 
@@ -421,7 +419,7 @@ class _Step:
         if self.rule.arity is not None:
             self.value_args = self.vjp_args = _as_they_are
         else:
-            parts = 2 if getattr(self.rule, "paired", self.rule.name == "dot") else 1
+            parts = 2 if self.rule.paired else 1
             half = len(kinds) // parts
             alike = all(len(set(kinds[p * half : (p + 1) * half])) == 1 for p in range(parts))
             self.value_args = _stacked if alike else _stacked_full

@@ -125,15 +125,27 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     constant_of: dict[Value, int] = {}
     groups: dict[tuple[int, str, int], list[tuple[Value, tuple[Value, ...]]]] = {}  # (node, its inputs)
     for v in order:
-        inputs = v._prev
+        rule, inputs = v._rule, v._prev
+        if rule is None and inputs:
+            raise TypeError(
+                f"compile: the {v._op!r} node was built with Value(data, children, op) and its own _backward, "
+                "which a compiled program cannot run; declare the op in micrograd.ops instead (an Op with "
+                "its value and vjp), as docs/extending.md shows"
+            )
+        if rule is not None and rule.fixed is not None:  # x ** 2: one node in eager mode, the op of x and 2 here
+            rule, number = rule.fixed
+            constant = Value(number)
+            constant_of[constant] = constants.setdefault(_constant_key(number), len(constants))
+            level[constant] = 0
+            inputs += (constant,)
         if v in input_slot or v in param_index:
             level[v] = 0
-        elif v._rule is None or all(u in constant_of for u in inputs):
+        elif rule is None or all(u in constant_of for u in inputs):
             constant_of[v] = constants.setdefault(_constant_key(v.data), len(constants))
             level[v] = 0
         else:
             level[v] = 1 + max(level[u] for u in inputs)
-            groups.setdefault((level[v], v._rule.name, len(inputs)), []).append((v, inputs))
+            groups.setdefault((level[v], rule.name, len(inputs)), []).append((v, inputs))
 
     # Parameters take slots in the order the groups first read them, input by input: then a
     # layer's weights, or its biases, are one run of slots (the fast executor reads them as a view).
