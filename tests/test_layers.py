@@ -16,7 +16,7 @@ PACKAGE = Path(micrograd.__file__).parent
 
 # Bottom first. Each entry is a module of the package (a subpackage counts as one module).
 LAYERS = [
-    {"_checks", "_extras", "_files", "ops"},  # argument checks, install hints, atomic writes, each op's mathematics
+    {"_validate", "_extras", "_files", "ops"},  # argument checks, install hints, atomic writes, each op's mathematics
     {"engine"},  # Value, topological order, backward
     {"check", "nn", "losses", "optim", "compile", "viz", "expression", "data"},  # built on Values
     {"export", "train", "__init__"},  # __init__: the package's front (Value, dot, total, gradcheck)

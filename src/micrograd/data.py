@@ -13,7 +13,7 @@ import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from micrograd._checks import finite_number, fraction, non_negative, one_of, positive_int, whole_number
+from micrograd._validate import finite_number, fraction, non_negative, one_of, positive_int, whole_number
 
 __all__ = ["Dataset", "Splits", "load", "check_dataset", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from micrograd import data as datasets
-from micrograd._checks import layer_widths, one_of
+from micrograd._validate import layer_widths, one_of
 from micrograd._extras import require
 from micrograd._files import output_folder
 from micrograd.nn import MLP

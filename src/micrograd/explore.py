@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from micrograd._checks import layer_widths, one_of, positive_int, whole_number
+from micrograd._validate import layer_widths, one_of, positive_int, whole_number
 from micrograd._extras import require, require_dot
 from micrograd._files import output_folder, write_atomically
 from micrograd.engine import Value

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from typing import Sequence
 
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 from micrograd.engine import Value, dot, total
 
 __all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "accuracy"]

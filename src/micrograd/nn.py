@@ -21,7 +21,7 @@ import os
 import random
 from typing import Callable, Sequence
 
-from micrograd._checks import finite_number, layer_widths, one_of, positive_int, whole_number
+from micrograd._validate import finite_number, layer_widths, one_of, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 

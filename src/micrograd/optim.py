@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from micrograd._checks import finite_number, fraction, non_negative, positive_int
+from micrograd._validate import finite_number, fraction, non_negative, positive_int
 from micrograd.engine import Value
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "OPTIMIZERS", "LinearDecay", "CosineDecay"]

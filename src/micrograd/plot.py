@@ -10,7 +10,7 @@ import io
 import os
 from typing import TYPE_CHECKING
 
-from micrograd._checks import positive_int, whole_number
+from micrograd._validate import positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.data import Dataset, check_dataset
 from micrograd.losses import predicted_classes

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from micrograd._checks import non_negative, one_of, positive_int, whole_number
+from micrograd._validate import non_negative, one_of, positive_int, whole_number
 from micrograd.data import Dataset, check_dataset
 from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l2_penalty, predicted_classes
 

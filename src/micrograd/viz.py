@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from micrograd._checks import one_of, positive_int, whole_number
+from micrograd._validate import one_of, positive_int, whole_number
 from micrograd._extras import NO_DOT, require
 from micrograd.engine import Value, topological_order
 

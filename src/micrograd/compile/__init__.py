@@ -39,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd-plus[compile]'") from None
 
-from micrograd._checks import finite_number, positive_int
+from micrograd._validate import finite_number, positive_int
 from micrograd.compile.fast import Program
 from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, trace
 from micrograd.engine import Value

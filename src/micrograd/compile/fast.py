@@ -24,7 +24,7 @@ from itertools import chain
 import numpy as np
 
 from micrograd import ops
-from micrograd._checks import one_of
+from micrograd._validate import one_of
 from micrograd.compile import reference
 from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, call, trace
 from micrograd.engine import Value, topological_order
