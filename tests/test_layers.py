@@ -28,11 +28,12 @@ LAYERS = [
 LAYER = {name: depth for depth, names in enumerate(LAYERS) for name in names}
 
 # Inside a subpackage, the same rule, bottom first. compile: the tracer, the reference interpreter
-# of its IR, the fast executor tested against it, the public front. playground: the problems and
-# the graph layout, a training session, the web server, the front.
+# of its IR, the fast executor tested against it, the public front. playground: the input
+# features, the problems, the graph layout and the PyTorch script, a training session, the web
+# server, the front.
 INNER_LAYERS = {
     "compile": ["trace", "reference", "fast", "__init__"],
-    "playground": ["problems", "layout", "session", "server", "__init__"],
+    "playground": ["features", "problems", "layout", "torch_script", "session", "server", "__init__"],
 }
 
 

@@ -15,8 +15,8 @@ from typing import Sequence
 from micrograd._validate import finite_number
 from micrograd.engine import Value, dot, total
 
-__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "accuracy"]
-__all__ += ["predicted_classes", "LOSSES", "SAMPLE_LOSSES"]
+__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "l1_penalty"]
+__all__ += ["accuracy", "predicted_classes", "LOSSES", "SAMPLE_LOSSES"]
 
 Scalar = Value | float
 
@@ -106,6 +106,13 @@ def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     params = list(params)
     weight = finite_number(weight, "l2_penalty: weight")
     return weight * dot(params, params) if params else Value(0.0)
+
+
+def l1_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
+    """``weight * sum(abs(p) for p in params)``: pushes small weights to exactly 0 (abs's derivative at 0 is 0)."""
+    params = list(params)
+    weight = finite_number(weight, "l1_penalty: weight")
+    return weight * total(abs(p) for p in params) if params else Value(0.0)
 
 
 def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:
