@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 from micrograd.engine import Value, dot, topological_order
 from micrograd.ops import GRADIENT_OVERFLOW, derivative_error, scalar_math
 
