@@ -94,19 +94,19 @@ def _steps(order: list[Value]) -> None:
     """Backpropagate through a topological ``order`` in reverse, one step at each node."""
     for node in reversed(order):
         g = node.grad
-        if g - g:  # inf or nan, handed on by the nodes that use this one: all done by now
-            raise _not_finite(node, order)
         if not g:
             continue  # nothing flows back: the inputs' grads stay as they are
+        if g - g:  # inf or nan, handed on by the nodes that use this one: all done by now
+            raise _not_finite(node, order)
         rule, x, y = node._rule, node._x, node._y
         try:
-            if rule is None:  # a leaf, or a node built the lesson's way with its own function
-                if node._closure is not None:
-                    node._closure()
-            elif y is not None:  # two inputs, or one, spelled out: a call with *args is slow
+            if y is not None:  # two inputs, or one, spelled out: a call with *args is slow
                 gx, gy = rule.vjp(scalar_math, g, node.data, x.data, y.data)
                 x.grad += gx
                 y.grad += gy
+            elif rule is None:  # a leaf, or a node built the lesson's way with its own function
+                if node._closure is not None:
+                    node._closure()
             elif type(x) is not tuple:
                 (gx,) = rule.vjp(scalar_math, g, node.data, x.data)
                 x.grad += gx
@@ -225,18 +225,13 @@ def topological_order(roots: Iterable[Value]) -> list[Value]:
                 order.append(stack.pop())
             elif node not in seen:
                 seen.add(node)
-                x, y = node._x, node._y
-                if type(x) is tuple and not x:  # a leaf: nothing to wait for
+                x, y = node._x, node._y  # then its inputs; the last, on top, is ordered first
+                if x == ():  # a leaf: nothing to wait for
                     order.append(node)
-                    continue
-                stack.append(node)
-                stack.append(None)  # then its inputs not seen yet; the last, on top, is ordered first
-                if type(x) is tuple:
-                    stack += [v for v in x if v not in seen]
-                elif x not in seen:
-                    stack.append(x)
-                if y is not None and y not in seen:
-                    stack.append(y)
+                elif y is not None:
+                    stack += (node, None, x, y)
+                else:
+                    stack += (node, None, *x) if type(x) is tuple else (node, None, x)
     return order
 
 
