@@ -48,7 +48,7 @@ def main() -> int:
         browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         browser.get(url)
         _wait(browser, "window.playground.frame !== null")
-        browser.execute_script("changeSettings({dataset: 'circle', hidden: [8, 8], activation: 'tanh', lr: 0.03, batch_size: 10})")
+        browser.execute_script("changeSettings({dataset: 'circle', hidden: [8, 8], activations: ['tanh', 'tanh'], lr: 0.03, batch_size: 10})")
         _wait(browser, "!window.playground.busy && window.playground.settings.hidden.length === 2 && "
                        "document.querySelectorAll('canvas.neuron').length === 17")
         if args.graph:

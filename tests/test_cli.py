@@ -64,7 +64,7 @@ def test_demo_help_states_each_datasets_defaults():
     from micrograd.demo import DEFAULTS
 
     shown = " ".join(subcommands()["demo"].format_help().split())
-    assert "(default: moons 100, yinyang 1000, digits 1000)" in shown
+    assert "(default: moons 100, yinyang 1000, digits 1000, mnist 300)" in shown
     assert "moons sgd 1, adam 0.05, adamw 0.05" in shown and DEFAULTS["moons"].lr["sgd"] == 1.0
 
 

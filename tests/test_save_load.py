@@ -45,7 +45,7 @@ def test_round_trip_is_bit_exact_and_keeps_the_architecture(tmp_path):
 def test_file_is_readable_json_with_format_version_and_architecture(tmp_path):
     model, path = saved_model(tmp_path)
     state = json.loads(path.read_text())  # the standard library reads it: no custom decoder needed
-    assert state["format"] == "micrograd-mlp" and state["version"] == 1
+    assert state["format"] == "micrograd-mlp" and state["version"] == 2
     assert (state["nin"], state["nouts"]) == (3, [5, 4, 2])
     assert (state["activation"], state["output_activation"]) == ("tanh", "sigmoid")
     first = model.layers[0].neurons[1]
@@ -142,7 +142,7 @@ def rewrite(path, change):
         (lambda p: p.write_bytes(pickle.dumps(MLP(2, [1], seed=0))), "not UTF-8 text; binary or pickle file"),
         (lambda p: p.write_bytes(bytes(range(256))), "not UTF-8"),
         (lambda p: p.write_text("[1, 2, 3]"), "expected a JSON object"),
-        (lambda p: rewrite(p, lambda s: s.update(version=2)), "unsupported version 2"),
+        (lambda p: rewrite(p, lambda s: s.update(version=3)), "unsupported version 3"),
         (lambda p: rewrite(p, lambda s: s.pop("version")), "unsupported version None"),
         (lambda p: rewrite(p, lambda s: s.update(format="keras")), "not a micrograd model"),
         (lambda p: rewrite(p, lambda s: s.pop("weights")), "missing weights"),
@@ -163,7 +163,7 @@ def rewrite(path, change):
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\g<1>1e999", p.read_text(), count=1)), "finite"),
-        (lambda p: p.write_text(p.read_text().replace('"version": 1', '"version": 1.5')), "unsupported version"),
+        (lambda p: p.write_text(p.read_text().replace('"version": 2', '"version": 1.5')), "unsupported version"),
         (lambda p: p.write_text("[" * 100_000), "nested too deeply"),  # deeper than Python's recursion limit
         (lambda p: p.write_text('{"a": ' * 100_000), "nested too deeply"),
     ],
@@ -280,3 +280,27 @@ def test_the_longest_valid_file_name_saves_and_a_too_long_one_names_the_users_pa
     with pytest.raises(OSError) as caught:
         model.save(too_long)
     assert caught.value.errno == errno.ENAMETOOLONG and caught.value.filename == str(too_long)
+
+
+def test_version_2_keeps_per_layer_activations_and_input_names_and_version_1_files_still_load(tmp_path):
+    model = MLP(3, [4, 3, 1], activation=["relu", "tanh"], seed=1, inputs=["x1", "x2", "sin_x1"])
+    assert [layer.activation for layer in model.layers] == ["relu", "tanh", None]
+    path = tmp_path / "m.json"
+    model.save(path)
+    again = MLP.load(path)
+    assert [layer.activation for layer in again.layers] == ["relu", "tanh", None]
+    assert again.inputs == ["x1", "x2", "sin_x1"]
+    x = [0.5, -0.25, 0.125]
+    assert again(x).data == model(x).data
+    # a file version 1 wrote (one activation, no "inputs") reads as it always did
+    old = MLP(2, [3, 1], activation="tanh", seed=2).to_dict()
+    old["version"] = 1
+    del old["inputs"]
+    path.write_text(json.dumps(old))
+    loaded = MLP.load(path)
+    assert loaded.inputs is None and [layer.activation for layer in loaded.layers] == ["tanh", None]
+    assert loaded([0.3, 0.7]).data == MLP(2, [3, 1], activation="tanh", seed=2)([0.3, 0.7]).data
+    with pytest.raises(ValueError, match="activation lists 1 layers"):
+        MLP(2, [3, 3, 1], activation=["relu"])
+    with pytest.raises(ValueError, match="inputs must be a list of 2 names"):
+        MLP(2, [1], inputs=["x1"])

@@ -8,7 +8,7 @@ import pytest
 from micrograd import data
 from micrograd.data import Dataset
 from micrograd.nn import MLP
-from micrograd.optim import SGD, Adam, LinearDecay
+from micrograd.optim import SGD, Adam, AdamW, LinearDecay
 from micrograd.losses import LOSSES, accuracy
 from micrograd.train import History, _accuracy_of_outputs, evaluate, fit, label_targets, output_count
 
@@ -346,3 +346,123 @@ def test_accuracy_of_outputs_follows_losses_accuracy_with_ties_and_zeros():
     binary = np.array([rng.choice([-1.0, 0.0, 0.5]) for _ in range(200)])  # a score of exactly 0 is class 0
     two_classes = [k % 2 for k in labels]
     assert _accuracy_of_outputs(binary, two_classes) == accuracy(binary.tolist(), two_classes)
+
+
+# -- compiled fit steps the optimizer on arrays, and hands back Values and state as eager fit does --
+
+OPTIMIZER_CASES = [
+    lambda p: SGD(p, lr=0.3, momentum=0.9, weight_decay=1e-3),
+    lambda p: Adam(p, lr=0.02, weight_decay=1e-3),
+    lambda p: AdamW(p, lr=0.02, weight_decay=0.05),
+]
+
+
+def optimizer_state(optimizer):
+    return optimizer.steps_taken, optimizer.lr, [list(getattr(optimizer, name)) for name in optimizer.state_names]
+
+
+def assert_close_lists(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert x == pytest.approx(y, rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("make_optimizer", OPTIMIZER_CASES)
+def test_compiled_fit_hands_back_the_state_eager_fit_leaves_and_a_loop_carries_on(make_optimizer):
+    """The same fit, eager and compiled (the optimizer on arrays), then five steps of a loop written
+    by hand (program(X, T), optimizer.step(), schedule.step()) on the Values fit handed back: the
+    weights and the optimizer's state (moments, step count, learning rate) agree all the way."""
+    from micrograd.compile import compile_loss, one_hot
+
+    train = data.load("yinyang", n_samples=120, seed=3).train
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, [8, 3], seed=7, init="fan_in")
+        optimizer = make_optimizer(model.parameters())
+        schedule = LinearDecay(optimizer, optimizer.lr, optimizer.lr / 10, 20)
+        fit(model, train, loss="cross_entropy", optimizer=optimizer, steps=10, batch_size=32, schedule=schedule,
+            l2=1e-4, seed=5, progress=False, compiled=compiled)  # fmt: skip
+        after_fit = ([p.data for p in model.parameters()], optimizer_state(optimizer))
+        program = compile_loss(model, "cross_entropy", num_features=2, target_size=3)
+        X, T = train.X[:40], one_hot(train.y[:40], 3)
+        for _ in range(5):
+            optimizer.zero_grad()
+            program(X, T)
+            optimizer.step()
+            schedule.step()
+        runs.append((after_fit, ([p.data for p in model.parameters()], optimizer_state(optimizer))))
+    for (eager_weights, eager_state), (weights, state) in zip(*runs):
+        assert_close_lists(weights, eager_weights)
+        assert state[:2] == eager_state[:2]  # the step count and the learning rate
+        for ours, theirs in zip(state[2], eager_state[2]):
+            assert_close_lists(ours, theirs)
+    assert runs[1][0][1][0] == 10 and runs[1][1][1][0] == 15
+
+
+def test_a_callback_sees_the_weights_of_each_step_and_may_change_them():
+    """A callback reads every parameter and the optimizer's moments after each step, and shrinks one
+    weight at step 3: compiled fit (arrays inside) shows it and follows it as eager fit does."""
+    train = data.load("moons", n_samples=60, seed=2).train
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, [6, 1], seed=4)
+        optimizer = Adam(model.parameters(), lr=0.05)
+        seen = []
+
+        def callback(k, history, model=model, optimizer=optimizer, seen=seen):
+            seen.append(([p.data for p in model.parameters()], optimizer_state(optimizer)))
+            if k == 3:
+                model.parameters()[0].data *= 0.5
+
+        fit(model, train, loss="hinge", optimizer=optimizer, steps=6, batch_size=16, seed=1, progress=False,
+            compiled=compiled, callback=callback)  # fmt: skip
+        runs.append((seen, [p.data for p in model.parameters()]))
+    (eager_seen, eager_final), (seen, final) = runs
+    assert len(seen) == len(eager_seen) == 6
+    for (weights, state), (eager_weights, eager_state) in zip(seen, eager_seen):
+        assert_close_lists(weights, eager_weights)
+        assert state[0] == eager_state[0]
+        for ours, theirs in zip(state[2], eager_state[2]):
+            assert_close_lists(ours, theirs)
+    assert_close_lists(final, eager_final)
+    # the shrunk weight moved on from half its value (one Adam step is about lr = 0.05), not from its value
+    shrunk, before = seen[3][0][0] * 0.5, seen[3][0][0]
+    assert abs(seen[4][0][0] - shrunk) < 0.1 < abs(seen[4][0][0] - before)
+
+
+def test_compiled_fit_calls_the_step_of_an_optimizer_that_has_its_own():
+    class Counting(SGD):
+        calls = 0
+
+        def step(self):
+            Counting.calls += 1
+            super().step()
+
+    train = data.load("moons", n_samples=40, seed=2).train
+    weights = []
+    for compiled in (False, True):
+        model = MLP(2, [4, 1], seed=4)
+        fit(model, train, loss="hinge", optimizer=Counting(model.parameters(), lr=0.1, momentum=0.5), steps=4,
+            batch_size=8, progress=False, compiled=compiled)  # fmt: skip
+        weights.append([p.data for p in model.parameters()])
+    assert Counting.calls == 8
+    assert_close_lists(weights[1], weights[0])
+
+
+def test_an_overflowing_update_in_compiled_fit_leaves_the_last_good_weights():
+    moons = data.load("moons", n_samples=40, seed=2).train
+    train = Dataset([[1000 * x for x in row] for row in moons.X], moons.y, 2)  # gradients in the thousands
+    results = []
+    for compiled in (False, True):
+        model = MLP(2, [4, 1], seed=4)
+        optimizer = SGD(model.parameters(), lr=0.01, momentum=0.9)
+        schedule = LinearDecay(optimizer, 0.01, 1e308, 2)  # lr 5e307 for the second step: lr * grad overflows
+        with pytest.raises(OverflowError) as caught:
+            fit(model, train, loss="hinge", optimizer=optimizer, steps=5, schedule=schedule, progress=False,
+                compiled=compiled)  # fmt: skip
+        results.append((str(caught.value), [p.data for p in model.parameters()], optimizer_state(optimizer)))
+    (message, weights, state), (eager_message, eager_weights, eager_state) = results[1], results[0]
+    assert message == eager_message and "lr=5e+307" in message
+    assert_close_lists(weights, eager_weights)
+    assert state[0] == eager_state[0] >= 1  # a step or more went through before the one that overflowed
+    assert_close_lists(state[2][0], eager_state[2][0])

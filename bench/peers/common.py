@@ -40,6 +40,18 @@ def load_setup(path: str, workload: str) -> dict:
         return json.load(file)[workload]
 
 
+def training_data(setup: dict):
+    """``(train, test)`` Datasets of a training setup: its own numbers, or for MNIST (``"dataset"`` in
+    the setup) ``micrograd.data.load``'s seeded split. Only this project's peers call it."""
+    from micrograd.data import Dataset, load
+
+    if "dataset" in setup:
+        splits = load(setup["dataset"], seed=setup["seed"])
+        return splits.train, splits.test
+    classes = setup["num_classes"]
+    return (Dataset(setup[part]["X"], setup[part]["y"], classes, name=part) for part in ("train", "test"))
+
+
 def emit(result: dict) -> None:
     """Hand the result to bench/run.py: one JSON line on stdout."""
     print(json.dumps(result), flush=True)

@@ -3,9 +3,10 @@
     python bench/peers/ours.py readme compiled N REPEATS
     python bench/peers/ours.py moons eager|compiled SETUP.json REPEATS
     python bench/peers/ours.py digits eager|compiled SETUP.json REPEATS
+    python bench/peers/ours.py mnist eager|compiled SETUP.json REPEATS [STEPS]
 
 Training runs ``micrograd.train.fit`` from the shared initial weights, REPEATS times (the best time
-counts; every run must give the same numbers). The eager README expression runs through
+counts; every run must give the same numbers), for the setup's steps or only the first STEPS. The eager README expression runs through
 bench/engine_workloads.py, as micrograd 0.1.0's does.
 """
 
@@ -14,9 +15,8 @@ from __future__ import annotations
 import sys
 import time
 
-from common import README_POINT, emit, fastest, load_setup, progress, readme_graph
+from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, training_data
 
-from micrograd.data import Dataset
 from micrograd.engine import Value
 from micrograd.nn import MLP
 from micrograd.optim import OPTIMIZERS, LinearDecay
@@ -45,16 +45,11 @@ def readme_compiled(n: int, repeats: int) -> dict:
     return best
 
 
-def dataset(part: dict, num_classes: int, name: str) -> Dataset:
-    return Dataset(part["X"], part["y"], num_classes, name=name)
-
-
-def train(setup: dict, mode: str, repeats: int) -> dict:
-    """``fit`` as the demo calls it, from the setup's initial weights; best of ``repeats`` runs."""
-    classes = setup["num_classes"]
-    train_set = dataset(setup["train"], classes, "train")
-    test_set = dataset(setup["test"], classes, "test")
-    lrs = setup["lrs"]
+def train(setup: dict, mode: str, repeats: int, steps: int | None = None) -> dict:
+    """``fit`` as the demo calls it, from the setup's initial weights, for the setup's steps (or the
+    first ``steps``); best of ``repeats`` runs. The test accuracy is measured after a whole run only."""
+    train_set, test_set = training_data(setup)
+    lrs = setup["lrs"][:steps]
     runs = []
     for repeat in range(repeats):
         model = MLP.from_dict(setup["model"])
@@ -83,9 +78,12 @@ def train(setup: dict, mode: str, repeats: int) -> dict:
             "step_seconds": history.seconds / len(lrs),  # the training loop only
             "loss": history.loss[-1],
             "accuracy": history.accuracy[-1],
+            "losses": history.loss,
+            "accuracies": history.accuracy,
         })  # fmt: skip
     best = fastest(runs, "step_seconds")
-    best["test_accuracy"] = evaluate(model, test_set, setup["loss"])[1]
+    if steps is None:
+        best["test_accuracy"] = evaluate(model, test_set, setup["loss"], compiled=mode == "compiled")[1]
     return best
 
 
@@ -93,7 +91,8 @@ if __name__ == "__main__":
     workload, mode = sys.argv[1:3]
     if workload == "readme" and mode == "compiled":
         emit(readme_compiled(int(sys.argv[3]), int(sys.argv[4])))
-    elif workload in ("moons", "digits") and mode in ("eager", "compiled"):
-        emit(train(load_setup(sys.argv[3], workload), mode, int(sys.argv[4])))
+    elif workload in ("moons", "digits", "mnist") and mode in ("eager", "compiled"):
+        steps = int(sys.argv[5]) if len(sys.argv) > 5 else None
+        emit(train(load_setup(sys.argv[3], workload), mode, int(sys.argv[4]), steps))
     else:
         raise SystemExit(f"unknown workload {workload!r} {mode!r}")

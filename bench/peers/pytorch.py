@@ -3,9 +3,11 @@
     python bench/peers/pytorch.py readme N REPEATS
     python bench/peers/pytorch.py moons SETUP.json REPEATS
     python bench/peers/pytorch.py digits SETUP.json REPEATS
+    python bench/peers/pytorch.py mnist SETUP.json REPEATS
 
 The network is ``micrograd.export.to_torch`` of the shared initial weights; the data, the mini-batches
-(``Dataset.batches`` with the same seed) and the learning rates are the ones this engine trains on.
+(``Dataset.batch_indices`` with the same seed) and the learning rates are the ones this engine trains
+on. The training set becomes one tensor before the loop, and each batch is drawn from it by index.
 Each step does what ``micrograd.train.fit`` does: forward, loss, zero the grads, backward, update, and
 record the loss and the accuracy. PyTorch keeps its default threads.
 """
@@ -18,9 +20,8 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import README_POINT, emit, fastest, load_setup, progress, readme_graph
+from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, training_data
 
-from micrograd.data import Dataset
 from micrograd.export import to_torch
 from micrograd.nn import MLP
 
@@ -62,8 +63,8 @@ def tensors(X: list, y: list):
 def train(setup: dict, repeats: int) -> dict:
     """The setup's training run, ``repeats`` times from the same initial weights; best time counts."""
     lrs, l2, batch_size = setup["lrs"], setup["l2"], setup["batch_size"]
-    train_set = Dataset(setup["train"]["X"], setup["train"]["y"], setup["num_classes"])
-    test_X, test_y = tensors(setup["test"]["X"], setup["test"]["y"])
+    train_set, test_set = training_data(setup)
+    test_X, test_y = tensors(test_set.X, test_set.y)
     runs = []
     for repeat in range(repeats):
         net = to_torch(MLP.from_dict(setup["model"]))
@@ -72,20 +73,20 @@ def train(setup: dict, repeats: int) -> dict:
             torch.optim.SGD(params, lr=lrs[0]) if setup["optimizer"] == "sgd" else torch.optim.Adam(params, lr=lrs[0])
         )
         progress(f"run {repeat + 1}/{repeats}: {len(lrs)} steps")
-        # From here on, as fit's time counts: drawing the mini-batches and the whole training loop.
+        # From here on, as fit's time counts: the data as tensors, the mini-batches and the whole loop.
         started = time.perf_counter()
+        all_X, all_y = tensors(train_set.X, train_set.y)
         if batch_size is None:
-            batches = [train_set] * len(lrs)
-        else:  # fit's order: Dataset.batches with random.Random(seed), epoch after epoch
+            batches = [None] * len(lrs)
+        else:  # fit's order: Dataset.batch_indices with random.Random(seed), epoch after epoch
             rng = random.Random(setup["seed"])
             batches = []
             while len(batches) < len(lrs):
-                batches.extend(train_set.batches(batch_size, rng))
+                batches.extend(torch.tensor(indices) for indices in train_set.batch_indices(batch_size, rng))
         losses, accuracies = [], []
-        full = tensors(train_set.X, train_set.y) if batch_size is None else None
         loop_started = time.perf_counter()
         for k, lr in enumerate(lrs):
-            X, y = full or tensors(batches[k].X, batches[k].y)
+            X, y = (all_X, all_y) if batches[k] is None else (all_X[batches[k]], all_y[batches[k]])
             for group in optimizer.param_groups:
                 group["lr"] = lr
             scores = net(X)
@@ -101,7 +102,7 @@ def train(setup: dict, repeats: int) -> dict:
             accuracies.append(accuracy(scores.detach(), y))
         done = time.perf_counter()
         runs.append({"step_seconds": (done - loop_started) / len(lrs), "seconds": done - started, "loss": losses[-1],
-                     "accuracy": accuracies[-1]})  # fmt: skip
+                     "accuracy": accuracies[-1], "losses": losses, "accuracies": accuracies})  # fmt: skip
     best = fastest(runs, "step_seconds")
     with torch.no_grad():
         scores = net(test_X)
@@ -113,7 +114,7 @@ if __name__ == "__main__":
     workload = sys.argv[1]
     if workload == "readme":
         emit(readme(int(sys.argv[2]), int(sys.argv[3])))
-    elif workload in ("moons", "digits"):
+    elif workload in ("moons", "digits", "mnist"):
         emit(train(load_setup(sys.argv[2], workload), int(sys.argv[3])))
     else:
         raise SystemExit(f"unknown workload {workload!r}")

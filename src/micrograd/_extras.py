@@ -19,7 +19,7 @@ DISTRIBUTION = "micrograd-plus"
 # that the extra's requirements provide them, and that no other third-party module is imported).
 NEEDS = {
     "compile": ("numpy",),
-    "demo": ("numpy", "matplotlib", "sklearn", "tqdm"),
+    "demo": ("numpy", "matplotlib", "sklearn", "tqdm", "mlxtend"),
     "viz": ("graphviz",),
     "export": ("torch",),
     "playground": ("numpy", "sklearn"),

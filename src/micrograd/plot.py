@@ -1,4 +1,5 @@
-"""Pictures of training: a model's decision regions over 2-D data, and loss and accuracy curves.
+"""Pictures of training: a model's decision regions over 2-D data, its predictions for images, and
+loss and accuracy curves.
 
 matplotlib (Agg backend, no display needed) and NumPy are imported inside the functions. Each PNG is
 rendered in memory and then written atomically, so an existing picture is never left half-written.
@@ -18,7 +19,10 @@ from micrograd.losses import predicted_classes
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_training_curves", "model_outputs", "compiled_outputs", "decision_regions"]
+__all__ = [
+    "plot_decision_boundary", "plot_predicted_images", "plot_training_curves", "model_outputs", "compiled_outputs",
+    "decision_regions",
+]  # fmt: skip
 
 # Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
 CLASS_COLORS = [
@@ -150,6 +154,47 @@ def _decision_figure(xs, ys, classes, data: Dataset, test: Dataset | None, title
     axes.set_ylabel("x[1]")
     axes.set_title(title or f"decision regions on {data.name or 'the data'}")
     return figure
+
+
+def plot_predicted_images(
+    model,
+    data: Dataset,
+    path: str | os.PathLike,
+    *,
+    side: int,
+    count: int = 40,
+    columns: int = 10,
+    title: str | None = None,
+    width: int = 960,
+) -> None:
+    """The first ``count`` samples of ``data``, drawn as ``side`` x ``side`` grey images (one feature
+    per pixel, row by row, 0 white to the largest black), each under the class the model predicts:
+    green when right, red with the true class when wrong."""
+    import numpy as np
+
+    dataset(data, "data")
+    side, count, columns = (positive_int(side, "side"), positive_int(count, "count"), positive_int(columns, "columns"))
+    if data.num_features != side * side:
+        raise ValueError(f"side={side} draws {side * side} pixels, but {data.name!r} has {data.num_features} features")
+    count = min(count, len(data))
+    images = np.array(data.X[:count])
+    predicted = predicted_classes(model_outputs(model, images))
+    rows = -(-count // columns)
+    figure = _figure(width, max(16, round(width / columns * 1.15 * rows) + (40 if title else 0)))
+    wrong = 0
+    for i, axes in enumerate(figure.subplots(rows, columns, squeeze=False).ravel()):
+        axes.set_axis_off()
+        if i >= count:
+            continue
+        axes.imshow(images[i].reshape(side, side), cmap="gray_r", vmin=0.0, vmax=max(float(images.max()), 1e-12))
+        right = int(predicted[i]) == data.y[i]
+        wrong += not right
+        label = f"{predicted[i]}" if right else f"{predicted[i]} (is {data.y[i]})"
+        color, weight = ("#2ca02c", "normal") if right else ("#d62728", "bold")  # a mistake stands out
+        axes.set_title(label, fontsize=9, color=color, fontweight=weight)
+    if title:
+        figure.suptitle(f"{title}: {count - wrong} of {count} right")
+    _save(figure, path)
 
 
 def plot_training_curves(

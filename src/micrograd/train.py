@@ -22,6 +22,7 @@ from typing import Callable, Iterator, Sequence
 from micrograd._checks import dataset, non_negative, positive_int, whole_number
 from micrograd.data import Dataset
 from micrograd.losses import LOSSES, accuracy, l2_penalty, predicted_classes
+from micrograd.optim import Optimizer
 
 __all__ = ["History", "fit", "evaluate", "output_count", "label_targets"]
 
@@ -68,6 +69,11 @@ def fit(
     None (or at least the data size) uses the whole set every step; otherwise the data is shuffled
     with ``random.Random(seed)`` and visited batch by batch, epoch after epoch. ``callback(k,
     history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
+
+    ``compiled=True`` runs each batch through one compiled program (``micrograd.compile``), and a
+    micrograd optimizer keeps the parameters and its state in NumPy arrays between steps
+    (``optim.ParameterArrays``): the same numbers, written back into the Values and the optimizer
+    before each callback (and read again after it) and when ``fit`` returns or raises.
     """
     loss_fn = _loss_function(loss)
     dataset(train, "train")
@@ -88,31 +94,19 @@ def fit(
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
 
-    params = model.parameters()
     make_targets = _target_maker(loss, model, train)
-    step = _compiled_step(model, loss, train, make_targets, l2) if compiled else None
+    if compiled:
+        training = _CompiledTraining(model, loss, train, make_targets, l2, optimizer)
+    else:
+        training = _EagerTraining(model, loss_fn, train, make_targets, l2, optimizer)
     history = History(batch_size=batch_size)
-    batches = _batches(train, batch_size, random.Random(seed))
-    full_targets = make_targets(train.y) if batch_size is None else None
+    batches = _batch_indices(train, batch_size, random.Random(seed))
     bar = _progress_bar(steps, enabled=progress)
     started = time.perf_counter()
     try:
         for k in range(steps):
-            batch = next(batches)
-            if step is not None:
-                optimizer.zero_grad()
-                value, batch_accuracy = step(batch)
-            else:
-                targets = full_targets if batch_size is None else make_targets(batch.y)
-                scores = [model(x) for x in batch.X]
-                objective = loss_fn(scores, targets)
-                if l2:
-                    objective = objective + l2_penalty(params, l2)
-                optimizer.zero_grad()
-                objective.backward()
-                value, batch_accuracy = objective.data, accuracy(scores, batch.y)
             history.lr.append(getattr(optimizer, "lr", math.nan))
-            optimizer.step()
+            value, batch_accuracy = training.step(next(batches))
             if schedule is not None:
                 schedule.step()
             history.loss.append(value)
@@ -120,10 +114,99 @@ def fit(
             history.seconds = time.perf_counter() - started
             bar.update(history.loss[-1], history.accuracy[-1])
             if callback is not None:
+                training.sync()
                 callback(k, history)
+                training.resume()
     finally:
+        training.sync()
         bar.close()
     return history
+
+
+class _EagerTraining:
+    """Training steps on graphs of Values, sample by sample: the engine as the lesson builds it."""
+
+    def __init__(self, model, loss_fn, train: Dataset, make_targets, l2: float, optimizer):
+        self.model, self.loss_fn, self.train, self.make_targets = model, loss_fn, train, make_targets
+        self.l2, self.optimizer, self.params = l2, optimizer, model.parameters()
+        self.full_targets = make_targets(train.y)
+
+    def step(self, indices: list[int] | None) -> tuple[float, float]:
+        """Forward the batch (``None``: the whole training set), backward, and the optimizer's step;
+        returns the loss and the batch's accuracy before the step."""
+        batch = self.train if indices is None else self.train.subset(indices)
+        targets = self.full_targets if indices is None else self.make_targets(batch.y)
+        scores = [self.model(x) for x in batch.X]
+        objective = self.loss_fn(scores, targets)
+        if self.l2:
+            objective = objective + l2_penalty(self.params, self.l2)
+        self.optimizer.zero_grad()
+        objective.backward()
+        self.optimizer.step()
+        return objective.data, accuracy(scores, batch.y)
+
+    def sync(self) -> None:
+        """Nothing to do: the Values and the optimizer are always up to date."""
+
+    def resume(self) -> None:
+        """Nothing to do."""
+
+
+class _CompiledTraining:
+    """Training steps through the compiled loss (``compile_loss``), a whole batch per NumPy call.
+
+    The training set becomes arrays once; a batch is a slice of them. A micrograd optimizer whose
+    ``step`` is its own (not overridden) steps on arrays (``optim.ParameterArrays``): its state
+    lives there between ``sync()``s, which ``fit`` calls before a callback and at the end; other
+    optimizers get their ``step()`` called, as in eager training.
+    """
+
+    def __init__(self, model, loss: str, train: Dataset, make_targets, l2: float, optimizer):
+        self.program, arrays = _compiled_loss(model, loss, train, make_targets)  # checks for NumPy
+        import numpy as np
+
+        self.inputs = arrays(train)
+        self.labels = np.asarray(train.y)
+        self.l2, self.optimizer, self.params = l2, optimizer, model.parameters()
+        on_arrays = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step
+        self.arrays = optimizer.arrays() if on_arrays else None
+
+    def step(self, indices: list[int] | None) -> tuple[float, float]:
+        """As ``_EagerTraining.step``; the gradients land in the parameters' ``.grad`` as
+        ``backward()`` would leave them."""
+        import numpy as np
+
+        inputs, labels = self.inputs, self.labels
+        if indices is not None:
+            inputs, labels = [array[indices] for array in inputs], labels[indices]
+        optimizer, arrays = self.optimizer, self.arrays
+        if arrays is not None:
+            # The program reads the parameters from the Values and adds its gradients into them;
+            # a Program taking the parameter vector itself would save these loops.
+            arrays.write_parameters()
+        optimizer.zero_grad()
+        value = self.program(*inputs)
+        if self.l2:
+            # apart, in eager mode: as a term of every sample's loss it would cost the program more
+            penalty = l2_penalty(self.params, self.l2)
+            penalty.backward()
+            value += penalty.data
+        if arrays is None:
+            optimizer.step()
+        else:
+            params = optimizer.params
+            arrays.step(np.fromiter((p.grad for p in params), dtype=np.float64, count=len(params)))
+        return value, _accuracy_of_outputs(self.program.aux, labels)
+
+    def sync(self) -> None:
+        """Bring the Values' ``.data`` and the optimizer's state up to date."""
+        if self.arrays is not None:
+            self.arrays.sync()
+
+    def resume(self) -> None:
+        """Carry on from the Values and the optimizer as they are now (a callback may have changed them)."""
+        if self.arrays is not None:
+            self.arrays.load()
 
 
 def evaluate(model, data: Dataset, loss: str, *, compiled: bool = False) -> tuple[float, float]:
@@ -170,37 +253,12 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
     return program, arrays
 
 
-def _accuracy_of_outputs(scores, labels: list[int]) -> float:
+def _accuracy_of_outputs(scores, labels) -> float:
     """``losses.accuracy`` for a compiled program's outputs, a NumPy array. (The outputs need none
     of its checks, which cost more than the rest of a compiled step on a batch of a hundred.)"""
     import numpy as np
 
     return float(np.mean(predicted_classes(scores) == np.asarray(labels)))
-
-
-def _compiled_step(model, loss: str, train: Dataset, make_targets, l2: float):
-    """``step(batch) -> (loss, accuracy)`` running the batch through a compiled program (whole batches
-    in NumPy); the gradients land in the parameters' ``.grad`` as ``backward()`` would leave them."""
-    program, arrays = _compiled_loss(model, loss, train, make_targets)
-    params = model.parameters()
-    train_arrays = []  # the whole training set, when every step uses it, is converted once
-
-    def step(batch: Dataset):
-        if batch is not train:
-            inputs = arrays(batch)
-        else:
-            if not train_arrays:
-                train_arrays.extend(arrays(train))
-            inputs = train_arrays
-        value = program(*inputs)
-        if l2:
-            # apart, in eager mode: as a term of every sample's loss it would cost the program more
-            penalty = l2_penalty(params, l2)
-            penalty.backward()
-            value += penalty.data
-        return value, _accuracy_of_outputs(program.aux, batch.y)
-
-    return step
 
 
 def _loss_function(name: str):
@@ -253,12 +311,13 @@ def _target_maker(loss: str, model, data: Dataset) -> Callable[[Sequence[int]], 
     return label_targets(loss, data.num_classes)
 
 
-def _batches(data: Dataset, batch_size: int | None, rng: random.Random) -> Iterator[Dataset]:
+def _batch_indices(data: Dataset, batch_size: int | None, rng: random.Random) -> Iterator[list[int] | None]:
+    """Each step's batch, as indices into ``data``: ``None`` for all of it (``batch_size`` None)."""
     while True:
         if batch_size is None:
-            yield data
+            yield None
         else:
-            yield from data.batches(batch_size, rng)
+            yield from data.batch_indices(batch_size, rng)
 
 
 class _PlainProgress:

@@ -13,8 +13,9 @@ What keeps it safe to leave running:
 - the Host header must name this machine (``localhost``, an IP address, or the ``--host`` name) and
   an Origin header, when sent, must be this server: another site cannot drive it, not even
   through DNS rebinding (a name of the attacker's that resolves to 127.0.0.1);
-- bodies are JSON objects of at most ``MAX_BODY`` bytes with known fields; anything else gets a
-  4xx and a one-line message, never a traceback.
+- bodies are JSON objects with known fields, of at most ``MAX_BODY`` bytes (``MAX_DATA_BODY``
+  for those carrying points or a CSV file, ``MAX_SESSION_FILE`` for a session file); anything else
+  gets a 4xx and a one-line message, never a traceback.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ MAX_SESSIONS = 8
 MAX_CONNECTIONS = 32
 IDLE_SECONDS = 600.0
 MAX_BODY = 16 * 1024
+MAX_DATA_BODY = 256 * 1024  # the user's points (at most problems.MAX_POINTS) or a CSV file
+MAX_SESSION_FILE = 4 * 1024 * 1024
 STEPS_PER_SECOND = 500.0
 FRAMES_PER_SECOND = 40.0
 MAX_STEPS_PER_REQUEST = 100
@@ -98,8 +101,8 @@ class Sessions:
     def __len__(self) -> int:
         return len(self._tabs)
 
-    def open(self, settings: Settings) -> tuple[str, _Tab]:
-        session = Session(settings)  # built outside the table's lock: it takes a few milliseconds
+    def open(self, settings: Settings, points: list | None = None) -> tuple[str, _Tab]:
+        session = Session(settings, points)  # built outside the table's lock: it takes a few milliseconds
         with self._lock:
             if len(self._tabs) >= self.limit:
                 now = time.monotonic()
@@ -265,8 +268,9 @@ class _Handler(BaseHTTPRequestHandler):
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is needed")
-        if int(length) > MAX_BODY:
-            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {MAX_BODY} bytes")
+        handler, fields, limit = route
+        if int(length) > limit:
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {limit} bytes")
         raw = self.rfile.read(int(length))
         try:
             body = json.loads(raw, parse_constant=_no_constant)
@@ -274,7 +278,6 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {error}") from None
         if not isinstance(body, dict):
             raise RequestError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        handler, fields = route
         unknown = sorted(set(body) - fields - {"session"})
         if unknown:
             raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown field {unknown[0]!r} for {self.path}")
@@ -293,7 +296,7 @@ _GRAPH_FIELDS = {"part", "index", "view", "expanded"}
 
 def _open(sessions: Sessions, body: dict) -> dict:
     settings = Settings().changed(body.get("settings", {}))
-    key, tab = sessions.open(settings)
+    key, tab = sessions.open(settings, body.get("points"))
     print(f"session opened ({len(sessions)} open)", file=sys.stderr, flush=True)
     with tab.lock:
         return {"session": key, "choices": CHOICES, "frame": tab.session.frame()}
@@ -380,14 +383,71 @@ def _model(tab: _Tab, body: dict) -> dict:
     return tab.session.model_state()
 
 
-_ROUTES = {
-    "/api/session": (_open, {"settings"}),
-    "/api/close": (_close, set()),
-    "/api/train": (_train, {"steps"} | _FRAME_FIELDS),
-    "/api/settings": (_settings, {"settings"} | _FRAME_FIELDS),
-    "/api/reset": (_reset, _FRAME_FIELDS),
-    "/api/graph": (_graph, _GRAPH_FIELDS),
-    "/api/model": (_model, set()),
+@_with_session
+def _points(tab: _Tab, body: dict) -> dict:
+    """One change to the points: ``add`` [x1, x2, label, part], ``remove`` [part, index] or ``csv`` (a file's text)."""
+    changes = [name for name in ("add", "remove", "csv") if name in body]
+    if len(changes) != 1:
+        raise ValueError("send one of add ([x1, x2, label, part]), remove ([part, index]) or csv (the file's text)")
+    session = tab.session
+    if "add" in body:
+        if not isinstance(body["add"], list) or len(body["add"]) != 4:
+            raise ValueError("add must be [x1, x2, label, part]")
+        session.add_point(*body["add"])
+    elif "remove" in body:
+        if not isinstance(body["remove"], list) or len(body["remove"]) != 2:
+            raise ValueError("remove must be [part, index]")
+        session.remove_point(*body["remove"])
+    else:
+        session.read_csv(body["csv"])
+    return _frame(tab, body)
+
+
+@_with_session
+def _points_csv(tab: _Tab, body: dict) -> dict:
+    return {"csv": tab.session.csv()}
+
+
+@_with_session
+def _parameter(tab: _Tab, body: dict) -> dict:
+    """Set one weight by hand: ``layer``, ``neuron``, ``weight`` (the input's index, or null for the bias), ``value``."""
+    missing = sorted({"layer", "neuron", "weight", "value"} - set(body))
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    tab.session.set_parameter(body["layer"], body["neuron"], body["weight"], body["value"])
+    return _frame(tab, body)
+
+
+@_with_session
+def _save(tab: _Tab, body: dict) -> dict:
+    return tab.session.document()
+
+
+@_with_session
+def _restore(tab: _Tab, body: dict) -> dict:
+    tab.session = Session.restore(body.get("document"), after=tab.session)
+    return _frame(tab, body)
+
+
+@_with_session
+def _torch_script(tab: _Tab, body: dict) -> dict:
+    return {"script": tab.session.torch_script()}
+
+
+_ROUTES = {  # path: (handler, the body's fields beside "session", the body's size limit)
+    "/api/session": (_open, {"settings", "points"}, MAX_DATA_BODY),
+    "/api/close": (_close, set(), MAX_BODY),
+    "/api/train": (_train, {"steps"} | _FRAME_FIELDS, MAX_BODY),
+    "/api/settings": (_settings, {"settings"} | _FRAME_FIELDS, MAX_BODY),
+    "/api/reset": (_reset, _FRAME_FIELDS, MAX_BODY),
+    "/api/graph": (_graph, _GRAPH_FIELDS, MAX_BODY),
+    "/api/model": (_model, set(), MAX_BODY),
+    "/api/points": (_points, {"add", "remove", "csv"} | _FRAME_FIELDS, MAX_DATA_BODY),
+    "/api/points.csv": (_points_csv, set(), MAX_BODY),
+    "/api/parameter": (_parameter, {"layer", "neuron", "weight", "value"} | _FRAME_FIELDS, MAX_BODY),
+    "/api/save": (_save, set(), MAX_BODY),
+    "/api/restore": (_restore, {"document"} | _FRAME_FIELDS, MAX_SESSION_FILE),
+    "/api/torch": (_torch_script, set(), MAX_BODY),
 }
 
 

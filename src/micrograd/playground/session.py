@@ -20,29 +20,44 @@ from typing import Iterator
 
 from micrograd._checks import finite_number, positive_int, whole_number
 from micrograd.engine import Value, topological_order
-from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, predicted_classes
+from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l1_penalty, l2_penalty, predicted_classes
 from micrograd.nn import MLP
 from micrograd.ops import scalar_math
 from micrograd.optim import OPTIMIZERS
-from micrograd.playground.problems import PROBLEMS, Problem, make_problem
+from micrograd.playground.features import FEATURES, feature_rows
+from micrograd.playground.problems import (
+    PROBLEMS, Problem, make_problem, point_rows, points_from_csv, points_to_csv, with_points,
+)
 from micrograd.train import label_targets, output_count
 from micrograd.viz import graph_nodes
 
-__all__ = ["Settings", "Session", "CHOICES", "GRID"]
+__all__ = ["Settings", "Session", "CHOICES", "GRID", "SESSION_FORMAT"]
 
 GRID = 50  # heatmap cells per side
 MAX_LAYERS = 6  # hidden layers, as TensorFlow Playground
 MAX_NEURONS = 8  # per hidden layer, as TensorFlow Playground
 MAX_BATCH = 30  # TensorFlow Playground's batch-size slider ends here
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # its menu
+REGULARIZATION_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)  # its menu
+REGULARIZATIONS = ("none", "L1", "L2")
+NOISE_PERCENTS = range(0, 51, 5)  # its slider: 0 to 50 in steps of 5
+TRAIN_PERCENTS = range(10, 91, 10)  # its slider: 10% to 90% in steps of 10
 ACTIVATIONS = {"relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "linear": None}  # page name -> nn's
 VIEWS = ("neurons", "scalars")  # a point's graph: one box per neuron, or every scalar (expand_dot)
+MAX_HISTORY = 100_000  # entries of a session file's history
+SESSION_FORMAT = "micrograd-playground-session"
+SESSION_VERSION = 1
 
 CHOICES = {
     "dataset": list(PROBLEMS),
     "activation": list(ACTIVATIONS),
     "optimizer": list(OPTIMIZERS),
     "lr": list(LEARNING_RATES),
+    "regularization": list(REGULARIZATIONS),
+    "reg_rate": list(REGULARIZATION_RATES),
+    "noise": list(NOISE_PERCENTS),
+    "train_percent": list(TRAIN_PERCENTS),
+    "features": {name: feature.label for name, feature in FEATURES.items()},
     "max_layers": MAX_LAYERS,
     "max_neurons": MAX_NEURONS,
     "max_batch": MAX_BATCH,
@@ -52,18 +67,27 @@ CHOICES = {
 
 @dataclass(frozen=True)
 class Settings:
-    """What the user steers. TensorFlow Playground's defaults: circle, 4-2 tanh, lr 0.03, batch 10."""
+    """What the user steers. TensorFlow Playground's defaults: circle, noise 0, half the points for
+    training, inputs x1 and x2, 4-2 tanh, lr 0.03, no regularisation, batch 10."""
 
     dataset: str = "circle"
+    noise: int = 0  # percent, as TensorFlow Playground's slider
+    train_percent: int = 50
+    features: tuple[str, ...] = ("x1", "x2")
     hidden: tuple[int, ...] = (4, 2)
-    activation: str = "tanh"
+    activations: tuple[str, ...] = ("tanh", "tanh")  # one per hidden layer
     optimizer: str = "sgd"
     lr: float = 0.03
+    regularization: str = "none"
+    reg_rate: float = 0.0
     batch_size: int = 10
-    seed: int = 0
+    seed: int = 0  # picks the points and, with resets, the first weights
+    resets: int = 0  # how many times reset drew new weights: the weights' seed is seed * 1000 + resets
 
     def changed(self, changes: dict) -> Settings:
-        """These settings with ``changes`` (a JSON object from the page) applied, each one checked."""
+        """These settings with ``changes`` (a JSON object from the page) applied, each one checked.
+        A new ``hidden`` without ``activations`` keeps each layer's activation (a new layer takes
+        the last one's)."""
         if not isinstance(changes, dict):
             raise TypeError(f"settings must be an object, got {type(changes).__name__}")
         known = {f.name for f in fields(self)}
@@ -71,9 +95,11 @@ class Settings:
         if unknown:
             raise ValueError(f"unknown setting {unknown[0]!r}: the settings are {', '.join(sorted(known))}")
         new = dict(changes)
-        for name, choices in (("dataset", PROBLEMS), ("activation", ACTIVATIONS), ("optimizer", OPTIMIZERS)):
-            if name in new and new[name] not in choices:
-                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {new[name]!r}")
+        for name, choices in (("dataset", PROBLEMS), ("optimizer", OPTIMIZERS), ("regularization", REGULARIZATIONS),
+                              ("noise", NOISE_PERCENTS), ("train_percent", TRAIN_PERCENTS),
+                              ("reg_rate", REGULARIZATION_RATES)):
+            if name in new and (isinstance(new[name], bool) or new[name] not in choices):
+                raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {new[name]!r}")
         if "hidden" in new:
             hidden = new["hidden"]
             if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS:
@@ -82,15 +108,37 @@ class Settings:
                 if not 1 <= positive_int(width, f"hidden[{i}]") <= MAX_NEURONS:
                     raise ValueError(f"hidden[{i}] must be 1 to {MAX_NEURONS} neurons, got {width}")
             new["hidden"] = tuple(hidden)
+        hidden = new.get("hidden", self.hidden)
+        if "activations" in new:
+            activations = new["activations"]
+            if not isinstance(activations, list) or len(activations) != len(hidden):
+                raise ValueError(f"activations must list one activation per hidden layer ({len(hidden)}), got {activations!r}")
+            for i, name in enumerate(activations):
+                if name not in ACTIVATIONS:
+                    raise ValueError(f"activations[{i}] must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
+            new["activations"] = tuple(activations)
+        elif len(hidden) != len(self.activations):
+            last = self.activations[-1] if self.activations else "tanh"
+            new["activations"] = (self.activations + (last,) * len(hidden))[: len(hidden)]
+        if "features" in new:
+            chosen = new["features"]
+            if not isinstance(chosen, list) or not chosen or not all(isinstance(f, str) and f in FEATURES for f in chosen):
+                raise ValueError(f"features must be a non-empty list of {', '.join(FEATURES)}, got {chosen!r}")
+            new["features"] = tuple(f for f in FEATURES if f in chosen)  # the page's order, each once
         if "lr" in new:
             new["lr"] = finite_number(new["lr"], "lr", above=0.0)
-            if new["lr"] > max(LEARNING_RATES):
-                raise ValueError(f"lr must be at most {max(LEARNING_RATES)}, got {new['lr']}")
+            if not min(LEARNING_RATES) <= new["lr"] <= max(LEARNING_RATES):
+                raise ValueError(f"lr must be from {min(LEARNING_RATES)} to {max(LEARNING_RATES)}, got {new['lr']}")
         if "batch_size" in new and positive_int(new["batch_size"], "batch_size") > MAX_BATCH:
             raise ValueError(f"batch_size must be 1 to {MAX_BATCH}, got {new['batch_size']}")
-        if "seed" in new and not 0 <= whole_number(new["seed"], "seed") < 2**32:
-            raise ValueError(f"seed must be a whole number from 0 to 2**32 - 1, got {new['seed']}")
+        for name in ("seed", "resets"):
+            if name in new and not 0 <= whole_number(new[name], name) < 2**32:
+                raise ValueError(f"{name} must be a whole number from 0 to 2**32 - 1, got {new[name]}")
         return replace(self, **new)
+
+
+_DATA_SETTINGS = ("dataset", "seed", "noise", "train_percent")  # a change draws new points (and weights)
+_MODEL_SETTINGS = ("hidden", "activations", "features", "resets")  # a change starts a new network
 
 
 class Diverged(ArithmeticError):
@@ -98,23 +146,25 @@ class Diverged(ArithmeticError):
 
 
 class Session:
-    """One tab's state. Changing the dataset, seed, layers or activation starts a new model (as in
-    TensorFlow Playground); the learning rate and batch size apply from the next step; a new
-    optimizer starts from fresh optimizer state with the same weights."""
+    """One tab's state. Changing the data (dataset, noise, ratio, seed), the layers, activations or
+    features starts a new model (as in TensorFlow Playground); the learning rate, regularisation and
+    batch size apply from the next step; a new optimizer starts from fresh optimizer state with the
+    same weights. ``points`` (``[x1, x2, label, part]`` rows) are the user's own, in place of the
+    dataset's, until the data settings change."""
 
-    def __init__(self, settings: Settings = Settings()):
+    def __init__(self, settings: Settings = Settings(), points: list | None = None):
         self.settings = settings
         self.data_version = self.model_version = 0  # counted up as the page's points or model change
-        self._load_problem()
+        self._load_problem(points)
 
     # -- what the page changes ---------------------------------------------------------------
 
     def apply(self, changes: dict) -> None:
         old, new = self.settings, self.settings.changed(changes)
         self.settings = new
-        if (old.dataset, old.seed) != (new.dataset, new.seed):
-            self._load_problem()
-        elif (old.hidden, old.activation) != (new.hidden, new.activation):
+        if any(getattr(old, name) != getattr(new, name) for name in _DATA_SETTINGS):
+            self._load_problem(None)
+        elif any(getattr(old, name) != getattr(new, name) for name in _MODEL_SETTINGS):
             self._new_model()
         else:
             if old.optimizer != new.optimizer:
@@ -124,9 +174,48 @@ class Session:
                 self._batches = self._endless_batches()
 
     def reset(self) -> None:
-        """New random weights (each reset draws others), step 0, an empty history."""
-        self._resets += 1
-        self._new_model()
+        """New random weights (each reset draws others, and says so in the settings), step 0, an empty history."""
+        self.apply({"resets": self.settings.resets + 1})
+
+    def set_points(self, rows: list) -> None:
+        """The user's own points (``[x1, x2, label, part]`` rows) in place of the current ones; the
+        network trains on from where it is."""
+        self._use_problem(with_points(self.problem, rows))
+
+    def add_point(self, x, y, label, part: str = "train") -> None:
+        self.set_points(point_rows(self.problem) + [[x, y, label, part]])
+
+    def remove_point(self, part: str, index) -> None:
+        if part not in ("train", "test"):
+            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
+        count = len(getattr(self.problem, part))
+        if not 0 <= whole_number(index, "index") < count:
+            raise ValueError(f"index must be 0 to {count - 1} for the {part} set, got {index}")
+        rows = point_rows(self.problem)
+        del rows[index + (len(self.problem.train) if part == "test" else 0)]
+        self.set_points(rows)
+
+    def read_csv(self, text: str) -> None:
+        """The points of a CSV file; a malformed one raises ``ValueError`` naming its line, and nothing changes."""
+        self._use_problem(points_from_csv(text, self.problem))
+
+    def csv(self) -> str:
+        return points_to_csv(self.problem)
+
+    def set_parameter(self, layer, neuron, weight, value) -> None:
+        """Set one weight (``weight``: the input's index) or the bias (``weight`` None) by hand."""
+        layers = self.model.layers
+        if not 0 <= whole_number(layer, "layer") < len(layers):
+            raise ValueError(f"layer must be 0 to {len(layers) - 1}, got {layer}")
+        neurons = layers[layer].neurons
+        if not 0 <= whole_number(neuron, "neuron") < len(neurons):
+            raise ValueError(f"neuron must be 0 to {len(neurons) - 1} in layer {layer}, got {neuron}")
+        unit = neurons[neuron]
+        if weight is not None and not 0 <= whole_number(weight, "weight") < len(unit.w):
+            raise ValueError(f"weight must be 0 to {len(unit.w) - 1} (or null for the bias), got {weight}")
+        value = finite_number(value, "value")
+        (unit.b if weight is None else unit.w[weight]).data = value
+        self._record()
 
     def train(self, steps: int, *, seconds: float) -> int:
         """Up to ``steps`` training steps, stopping early after ``seconds``; returns how many ran.
@@ -134,11 +223,12 @@ class Session:
         Raises ``Diverged`` (weights unchanged by the failed step) when a number overflows.
         """
         done, deadline = 0, time.perf_counter() + seconds
+        inputs, targets = self._inputs["train"], self._targets["train"]
         while done < steps and (done == 0 or time.perf_counter() < deadline):
             batch = next(self._batches)
             try:
-                scores = [self.model(x) for x in batch.X]
-                loss = self._loss_fn(scores, self._targets(batch.y))
+                scores = [self.model(inputs[i]) for i in batch]
+                loss = self._loss_fn(scores, [targets[i] for i in batch]) + self._penalty()
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -150,6 +240,70 @@ class Session:
             self._record()
         return done
 
+    def _penalty(self) -> Value | float:
+        """The regularisation term on the weights (not the biases, as TensorFlow Playground): its L2
+        is 0.5 w**2 per weight and its L1 |w|, times the rate."""
+        rate, kind = self.settings.reg_rate, self.settings.regularization
+        if kind == "none" or not rate:
+            return 0.0
+        weights = [w for layer in self.model.layers for neuron in layer.neurons for w in neuron.w]
+        return l2_penalty(weights, rate / 2) if kind == "L2" else l1_penalty(weights, rate)
+
+    # -- a whole session as a file --------------------------------------------------------------
+
+    def document(self) -> dict:
+        """The session as a JSON-ready document: settings, the user's points, the weights and the
+        history (what ``Session.restore`` reads back). The optimizer's own state is not kept."""
+        return {
+            "format": SESSION_FORMAT,
+            "version": SESSION_VERSION,
+            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self.settings).items()},
+            "points": point_rows(self.problem) if self.problem.own else None,
+            "model": self.model.to_dict(),
+            "step": self.step,
+            "history": self.history,
+        }
+
+    @classmethod
+    def restore(cls, document, *, after: Session | None = None) -> Session:
+        """A session from ``document()``'s output, every part checked (``ValueError`` saying what
+        is wrong): nothing of it is used until all of it is. ``after``: the session it replaces
+        (the page must see a new model and new points)."""
+        if not isinstance(document, dict) or document.get("format") != SESSION_FORMAT:
+            raise ValueError(f"not a playground session file (its format should be {SESSION_FORMAT!r})")
+        if document.get("version") != SESSION_VERSION:
+            raise ValueError(f"unsupported session version {document.get('version')!r}; this reads {SESSION_VERSION}")
+        missing = sorted({"settings", "points", "model", "step", "history"} - set(document))
+        if missing:
+            raise ValueError(f"the session file lacks {', '.join(missing)}")
+        session = cls(Settings().changed(document["settings"]), document["points"])
+        model = MLP.from_dict(document["model"], source="the session's model")
+        fresh = session.model
+        if (model.nin, model.nouts, model.inputs) != (fresh.nin, fresh.nouts, fresh.inputs) or [
+            layer.activation for layer in model.layers
+        ] != [layer.activation for layer in fresh.layers]:
+            raise ValueError("the session's model does not match its settings (layers, activations or features)")
+        step = whole_number(document["step"], "step")
+        history = document["history"]
+        if not isinstance(history, list) or not 0 < len(history) <= MAX_HISTORY:
+            raise ValueError(f"history must be a list of 1 to {MAX_HISTORY} entries")
+        names = set(session.history[0][1])
+        for i, entry in enumerate(history):
+            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict) and set(entry[1]) == names):
+                raise ValueError(f"history[{i}] must be [step, {{{', '.join(sorted(names))}}}]")
+            whole_number(entry[0], f"history[{i}]'s step")
+            for name, value in entry[1].items():
+                if value is not None:  # None: no test points
+                    finite_number(value, f"history[{i}]'s {name}")
+        for ours, theirs in zip(session.model.parameters(), model.parameters()):
+            ours.data = theirs.data  # the compiled heatmap program reads these parameters
+        session.step, session.history = step, history
+        session._batches = session._endless_batches()
+        if after is not None:
+            session.model_version = after.model_version + 1
+            session.data_version = after.data_version + 1
+        return session
+
     # -- what the page draws -----------------------------------------------------------------
 
     def frame(self, *, have_history: int = 0, data_version: int | None = None) -> dict:
@@ -158,7 +312,8 @@ class Session:
         import numpy as np
 
         outputs = self._neuron_program.forward(self._grid)  # (cells, neurons): every layer's outputs
-        classes = predicted_classes(outputs[:, -self.model.nouts[-1] :])
+        regression = self.problem.classes is None
+        classes = [] if regression else predicted_classes(outputs[:, -self.model.nouts[-1] :])
         start = have_history if have_history <= len(self.history) else 0
         frame = {
             "step": self.step,
@@ -175,7 +330,8 @@ class Session:
             frame["data"] = {
                 "bounds": self.problem.bounds,
                 "grid": GRID,
-                "classes": self.problem.train.num_classes,
+                "classes": self.problem.classes,  # None: a regression
+                "own": self.problem.own,
                 "train": _points(self.problem.train),
                 "test": _points(self.problem.test),
             }
@@ -197,7 +353,8 @@ class Session:
         data = self.problem.train if part == "train" else self.problem.test
         if not 0 <= whole_number(index, "index") < len(data):
             raise ValueError(f"index must be 0 to {len(data) - 1} for the {part} set, got {index}")
-        root, neuron_of = self._point_root(data.X[index], data.y[index])
+        target = self._sample_targets([data.y[index]])[0]
+        root, neuron_of = self._point_root(self._inputs[part][index], target)
         nodes = graph_nodes(root, expand_dot=True, max_nodes=2000)
         neuron = {n.key: neuron_of.get(id(n.value)) for n in nodes}
         for n in nodes:  # a dot's products (no Value of their own) belong to the dot's neuron
@@ -236,16 +393,40 @@ class Session:
         return graph
 
     def model_state(self) -> dict:
-        """The model as ``MLP.to_dict`` gives it (the file ``MLP.save`` writes)."""
+        """The model as ``MLP.to_dict`` gives it (the file ``MLP.save`` writes), its ``inputs`` the features."""
         return self.model.to_dict()
+
+    def torch_script(self) -> str:
+        """A standalone PyTorch script of the model (see ``playground.torch_script``), predicting at every point."""
+        from micrograd.playground.torch_script import torch_script
+
+        return torch_script(self.model, self.problem.train.X + self.problem.test.X, self.problem.bounds, GRID)
 
     # -- inside ------------------------------------------------------------------------------
 
-    def _load_problem(self) -> None:
-        self.problem: Problem = make_problem(self.settings.dataset, self.settings.seed)
+    def _load_problem(self, points: list | None) -> None:
+        settings = self.settings
+        problem = make_problem(settings.dataset, settings.seed, noise=settings.noise, train_percent=settings.train_percent)
+        self._use_problem(problem if points is None else with_points(problem, points), new_model=True)
+
+    def _use_problem(self, problem: Problem, *, new_model: bool = False) -> None:
+        """Train on ``problem``'s points from now on: with a new network, or the same one going on."""
+        self.problem = problem
         self.data_version += 1
-        self._resets = 0
-        self._new_model()
+        if problem.classes is None:  # a regression: the labels are the targets
+            self.loss_name = "mse"
+            targets = self._sample_targets = lambda labels: [float(label) for label in labels]  # noqa: E731
+        else:
+            self.loss_name = "hinge" if problem.classes == 2 else "cross_entropy"
+            targets = label_targets(self.loss_name, problem.classes)
+            self._sample_targets = label_targets(self.loss_name, problem.classes, rows=True)
+        self._loss_fn = LOSSES[self.loss_name]
+        self._targets = {part: targets(getattr(problem, part).y) for part in ("train", "test")}
+        if new_model:
+            self._new_model()
+        else:
+            self._batches = self._endless_batches()
+            self._record()
 
     def _new_model(self) -> None:
         import numpy as np
@@ -253,36 +434,53 @@ class Session:
         from micrograd.compile import compile
 
         settings, problem = self.settings, self.problem
-        classes = problem.train.num_classes
-        self.loss_name = "hinge" if classes == 2 else "cross_entropy"
-        self._loss_fn = LOSSES[self.loss_name]
-        self._targets = label_targets(self.loss_name, classes)
-        self._sample_targets = label_targets(self.loss_name, classes, rows=True)
-        widths = [*settings.hidden, output_count(self.loss_name, classes)]
-        seed = settings.seed * 1000 + self._resets
-        self.model = MLP(2, widths, ACTIVATIONS[settings.activation], seed=seed)
+        outputs = 1 if problem.classes is None else output_count(self.loss_name, problem.classes)
+        seed = settings.seed * 1000 + settings.resets
+        activations = [ACTIVATIONS[a] for a in settings.activations]
+        self.model = MLP(len(settings.features), [*settings.hidden, outputs], activations, seed=seed,
+                         inputs=list(settings.features))
         self.model_version += 1
-        self._neuron_program = compile(_every_neuron(self.model), self.model.parameters(), example=([0.0, 0.0],))
+        self._neuron_program = compile(_every_neuron(self.model), self.model.parameters(),
+                                       example=([0.0] * self.model.nin,))
         low, high = problem.bounds
         centres = low + (np.arange(GRID) + 0.5) * (high - low) / GRID
         # row 0 of the picture is the top (high y), as a canvas draws it
-        self._grid = np.array([[x, y] for y in centres[::-1] for x in centres])
+        x1, x2 = np.meshgrid(centres, centres[::-1])
+        self._grid = np.column_stack([FEATURES[name].formula(np, x1.ravel(), x2.ravel()) for name in settings.features])
         self.step = 0
         self.history: list[list] = []
         self._new_optimizer()
         self._batches = self._endless_batches()
         self._record()
 
+    @property
+    def _inputs(self) -> dict[str, list[list[float]]]:
+        """Each part's points as the model's inputs (its features), computed once per points and features."""
+        key = (self.data_version, self.settings.features)
+        if self._inputs_key != key:
+            self._inputs_cache = {part: feature_rows(getattr(self.problem, part).X, self.settings.features)
+                                  for part in ("train", "test")}
+            self._inputs_key = key
+        return self._inputs_cache
+
+    _inputs_key = None
+
     def _new_optimizer(self) -> None:
         self.optimizer = OPTIMIZERS[self.settings.optimizer](self.model.parameters(), lr=self.settings.lr)
 
-    def _endless_batches(self) -> Iterator:
-        rng = random.Random(self.step)
+    def _endless_batches(self) -> Iterator[list[int]]:
+        """The training points' indices, ``batch_size`` at a time, in a new random order each pass
+        (as ``Dataset.batches`` draws them)."""
+        rng, count, size = random.Random(self.step), len(self.problem.train), self.settings.batch_size
         while True:
-            yield from self.problem.train.batches(self.settings.batch_size, rng)
+            order = list(range(count))
+            rng.shuffle(order)
+            for start in range(0, count, size):
+                yield order[start : start + size]
 
     def _record(self) -> None:
-        """Append [step, losses] to the history: the loss and accuracy on all of each set.
+        """Append [step, losses] to the history: the loss (and on classes, the accuracy) on all of
+        each set.
 
         The model's scores come from the compiled program that draws the heatmaps (one NumPy pass
         over the 500 points, where ``train.evaluate`` would compile anew each time); the loss and
@@ -292,19 +490,22 @@ class Session:
         outputs = self.model.nouts[-1]
         losses = {}
         for part in ("train", "test"):
-            data = getattr(self.problem, part)
-            scores = self._neuron_program.forward(np.asarray(data.X))[:, -outputs:]
+            if not self._inputs[part]:  # the user's points may have no test set
+                losses[f"{part}_loss"] = None
+                continue
+            scores = self._neuron_program.forward(np.asarray(self._inputs[part]))[:, -outputs:]
             scores = scores[:, 0].tolist() if outputs == 1 else scores.tolist()
-            losses[f"{part}_loss"] = self._loss_fn(scores, self._targets(data.y)).data
-            losses[f"{part}_accuracy"] = accuracy(scores, data.y)
+            losses[f"{part}_loss"] = self._loss_fn(scores, self._targets[part]).data
+            if self.problem.classes is not None:
+                losses[f"{part}_accuracy"] = accuracy(scores, getattr(self.problem, part).y)
         self.history.append([self.step, losses])
 
-    def _point_root(self, x, label) -> tuple[Value, dict[int, str]]:
+    def _point_root(self, x, target) -> tuple[Value, dict[int, str]]:
         """The point's own loss term (no batch mean) after ``backward()``, its nodes labelled
-        (inputs ``x0``, ``x1``, each neuron's output ``L{i}.N{j}``, the root ``loss``), and which
+        (inputs by their feature, ``x1``, ``sin_x1``..., each neuron's output ``L{i}.N{j}``, the root ``loss``), and which
         neuron made each Value (``id -> L{i}.N{j}``: its dot, bias sum, activation and parameters).
         The parameters' grads start from 0; the caller zeroes them again once it has read them."""
-        h = [Value(v, label=f"x{k}") for k, v in enumerate(x)]
+        h = [Value(v, label=name) for name, v in zip(self.settings.features, x)]
         neuron_of = {}
         for i, layer in enumerate(self.model.layers):
             outputs = []
@@ -319,7 +520,6 @@ class Session:
                         stack.extend(v._prev)
                 outputs.append(out)
             h = outputs
-        target = self._sample_targets([label])[0]
         root = SAMPLE_LOSSES[self.loss_name](h[0] if len(h) == 1 else h, target)
         root.label = "loss"
         for p in self.model.parameters():

@@ -14,6 +14,8 @@ const state = {
   expanded: [],  // the neurons drawn as their scalars in the one-box-per-neuron view
   stepper: null,  // position in the stepper: null (no stepper), or 0 .. forward + backward steps
   stats: {frames: 0, heatmaps: 0},  // read by the benchmark
+  linkKey: null,  // the settings and points the share links were last written for
+  editing: null,  // the weight or bias being edited: {layer, neuron, weight (null: the bias)}
 };
 window.playground = state;
 
@@ -105,9 +107,10 @@ function show(frame) {
   $("step-count").textContent = frame.step;
   const last = state.history[state.history.length - 1][1];
   $("train-loss").textContent = fmt(last.train_loss);
-  $("test-loss").textContent = fmt(last.test_loss);
-  $("test-accuracy").textContent = `${(100 * last.test_accuracy).toFixed(1)}%`;
+  $("test-loss").textContent = last.test_loss == null ? "-" : fmt(last.test_loss);
+  $("test-accuracy").textContent = last.test_accuracy == null ? "-" : `${(100 * last.test_accuracy).toFixed(1)}%`;
   if (modelChanged || !document.querySelector("canvas.neuron")) buildNetwork();
+  updateLinks();
   drawHeatmaps();
   drawLinks();
   drawPoints();
@@ -118,8 +121,14 @@ function show(frame) {
 function showSettings() {
   const s = state.settings;
   $("dataset").value = s.dataset;
-  $("activation").value = s.activation;
+  $("activation").value = s.activations.every((a) => a === s.activations[0]) ? s.activations[0] : "";
   $("lr").value = String(s.lr);
+  $("reg-rate").value = String(s.reg_rate);
+  $("regularization").value = s.regularization;
+  $("noise").value = s.noise;
+  $("noise-text").textContent = `${s.noise}%`;
+  $("train-percent").value = s.train_percent;
+  $("train-percent-text").textContent = `${s.train_percent}%`;
   $("optimizer").value = s.optimizer;
   $("batch-size").value = s.batch_size;
   $("batch-size-text").textContent = s.batch_size;
@@ -134,11 +143,19 @@ function buildNetwork() {
   const widths = state.frame.weights.map((layer) => layer.b.length);
   const hidden = state.settings.hidden;
   const input = column("inputs");
-  for (const name of ["x0", "x1"]) {
+  const features = state.settings.features;
+  for (const [name, label] of Object.entries(state.choices.features)) {  // every feature; the chosen ones feed the net
     const node = document.createElement("div");
-    node.className = "input-node";
-    node.textContent = name;
-    node.dataset.node = name;
+    const on = features.includes(name);
+    node.className = on ? "input-node" : "input-node off";
+    node.textContent = label;
+    node.dataset.feature = name;
+    if (on) node.dataset.node = name;
+    node.title = on ? `${label}: click to stop using it` : `${label}: click to use it as an input`;
+    node.onclick = () => {
+      const chosen = on ? features.filter((f) => f !== name) : [...features, name];
+      if (chosen.length) changeSettings({features: chosen});
+    };
     input.append(node);
   }
   widths.forEach((width, i) => {
@@ -147,14 +164,24 @@ function buildNetwork() {
     if (!isOutput) {
       const more = button("+", () => setWidth(i, hidden[i] + 1), hidden[i] >= state.choices.max_neurons);
       const fewer = button("\u2212", () => setWidth(i, hidden[i] - 1), hidden[i] <= 1);
-      col.firstChild.append(document.createElement("br"), more, fewer);
+      const menu = document.createElement("select");
+      menu.className = "layer-activation";
+      menu.innerHTML = state.choices.activation.map((a) => `<option value="${a}">${a}</option>`).join("");
+      menu.value = state.settings.activations[i];
+      menu.onchange = () => {
+        const activations = [...state.settings.activations];
+        activations[i] = menu.value;
+        changeSettings({activations});
+      };
+      col.firstChild.append(document.createElement("br"), more, fewer, document.createElement("br"), menu);
     }
     for (let j = 0; j < width; j++) {
       const canvas = document.createElement("canvas");
       canvas.className = "neuron";
       canvas.width = canvas.height = state.data.grid;
       canvas.dataset.node = `L${i}.N${j}`;
-      canvas.title = `L${i}.N${j}: its output over the plane`;
+      canvas.title = `L${i}.N${j}: its output over the plane (click: set its bias)`;
+      canvas.onclick = (event) => openEditor({layer: i, neuron: j, weight: null}, event);
       col.append(canvas);
     }
   });
@@ -215,10 +242,11 @@ function drawHeatmaps() {
   canvases.forEach((canvas, n) => paint(canvas, cells, (c) => colour(values[n * cells + c])));
   const out = $("output-map");
   out.width = out.height = state.data.grid;
-  if (state.data.classes === 2) {
+  const discrete = state.data.classes === 3 || (state.data.classes === 2 && $("discretize").checked);
+  if (!discrete) {  // one score (or a regression's value) as a shade
     const score = (canvases.length - 1) * cells;
     paint(out, cells, (c) => colour(values[score + c]).map((v) => 255 - 0.6 * (255 - v)));
-  } else {
+  } else {  // each cell's predicted class (the server's losses.predicted_classes)
     const classes = decode(frame.classes, Uint8Array);
     paint(out, cells, (c) => CLASS_COLORS[classes[c]].map((v) => 255 - 0.45 * (255 - v)));
   }
@@ -245,8 +273,10 @@ function drawLinks() {
       line.setAttribute("stroke-width", Math.min(6, 0.5 + 1.5 * Math.abs(w)));
       line.setAttribute("stroke-opacity", 0.75);
       const title = document.createElementNS(SVG, "title");
-      title.textContent = `${sources[k].dataset.node} \u2192 ${targets[j].dataset.node}: weight ${w}`;
+      title.textContent = `${sources[k].dataset.node} \u2192 ${targets[j].dataset.node}: weight ${w} (click: set it)`;
       line.append(title);
+      Object.assign(line.dataset, {layer: i, neuron: j, weight: k});
+      line.addEventListener("click", (event) => openEditor({layer: i, neuron: j, weight: k}, event));
       svg.append(line);
     }));
   });
@@ -266,7 +296,7 @@ function drawPoints() {
       const [px, py] = toPixel([x, y]);
       context.beginPath();
       context.arc(px, py, 3.2, 0, 2 * Math.PI);
-      const [r, g, b] = CLASS_COLORS[label];
+      const [r, g, b] = state.data.classes === null ? colour(label) : CLASS_COLORS[label];
       context.fillStyle = part === "train" ? `rgb(${r},${g},${b})` : "#fff";
       context.strokeStyle = part === "train" ? "#fff" : `rgb(${r},${g},${b})`;
       context.lineWidth = part === "train" ? 1 : 1.6;
@@ -290,11 +320,12 @@ function drawCurves() {
   const history = state.history;
   if (history.length < 2) return;
   let top = 0;
-  for (const [, l] of history) top = Math.max(top, l.train_loss, l.test_loss);
+  for (const [, l] of history) top = Math.max(top, l.train_loss, l.test_loss ?? 0);
   const first = history[0][0], span = Math.max(1, history[history.length - 1][0] - first);
   for (const [key, style] of [["test_loss", "#999"], ["train_loss", "#333"]]) {
     context.beginPath();
     history.forEach(([step, l], n) => {
+      if (l[key] == null) return;  // no test points
       const x = (step - first) / span * (canvas.width - 2) + 1;
       const y = canvas.height - 2 - l[key] / (top || 1) * (canvas.height - 4);
       n ? context.lineTo(x, y) : context.moveTo(x, y);
@@ -312,6 +343,140 @@ function fmt(x) {
   const magnitude = Math.abs(x);
   if (magnitude >= 1e6 || magnitude < 1e-4) return x.toExponential(4).replace(/e([+-])(\d)$/, "e$10$2");  // e-05, as Python
   return x.toFixed(4);
+}
+
+// ---- editing a weight or a bias --------------------------------------------------------------------
+
+function openEditor(target, event) {
+  const layer = state.frame.weights[target.layer];
+  const value = target.weight === null ? layer.b[target.neuron] : layer.w[target.neuron][target.weight];
+  const name = `L${target.layer}.N${target.neuron}`;
+  const source = target.weight === null ? null : document.querySelectorAll("#columns .column")[target.layer]
+    .querySelectorAll("[data-node]")[target.weight].dataset.node;
+  $("param-name").textContent = target.weight === null ? `${name}'s bias ` : `weight ${source} \u2192 ${name} `;
+  $("param-value").value = value;
+  state.editing = target;
+  const editor = $("param-editor");
+  editor.hidden = false;
+  editor.style.left = `${event.clientX + 8}px`;
+  editor.style.top = `${event.clientY + 8}px`;
+  $("param-value").focus();
+}
+
+async function setParameter() {
+  const value = Number($("param-value").value);
+  const target = state.editing;
+  if (!target || $("param-value").value.trim() === "" || !Number.isFinite(value)) return message("type a number");
+  $("param-editor").hidden = true;
+  state.editing = null;
+  await call("/api/parameter", {...target, value});
+}
+
+// ---- your own points ------------------------------------------------------------------------------
+
+function fromPixel(px, py) {
+  const [low, high] = state.data.bounds;
+  return [low + px / SIDE * (high - low), high - py / SIDE * (high - low)];
+}
+
+async function editPoints(event) {
+  // Click a point to remove it; click elsewhere to add one (class 1, or the regression's +1),
+  // shift-click for class 0 (-1).
+  const point = nearestPoint(event);
+  if (point) {
+    dropGraph();
+    await call("/api/points", {remove: [point.part, point.index]});
+    return;
+  }
+  const rect = $("output-points").getBoundingClientRect();
+  const [x, y] = fromPixel(event.clientX - rect.left, event.clientY - rect.top);
+  const label = state.data.classes === null ? (event.shiftKey ? -1 : 1) : (event.shiftKey ? 0 : 1);
+  await call("/api/points", {add: [x, y, label, "train"]});
+}
+
+function pointRows() {
+  return ["train", "test"].flatMap((part) => state.data[part].map(([x, y, label]) => [x, y, label, part]));
+}
+
+// ---- files: CSV, session, exports ------------------------------------------------------------------
+
+function download(name, text, type) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], {type}));
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+async function exportText(kind) {
+  // What each export button downloads: [file name, text, type]. Every byte comes from the server.
+  if (kind === "csv") return ["points.csv", (await api("/api/points.csv")).csv, "text/csv"];
+  if (kind === "model") return ["model.json", JSON.stringify(await api("/api/model"), null, 1), "application/json"];
+  if (kind === "torch") return ["playground_model.py", (await api("/api/torch")).script, "text/x-python"];
+  return ["playground-session.json", JSON.stringify(await api("/api/save")), "application/json"];
+}
+
+async function exportFile(kind) {
+  try {
+    download(...await exportText(kind));
+  } catch (error) {
+    message(error.message);
+  }
+}
+
+async function readFile(input, limit, send) {
+  const file = input.files[0];
+  input.value = "";  // the same file may be chosen again
+  if (!file) return;
+  if (file.size > limit) return message(`${file.name} is over ${limit} bytes`);
+  pause();
+  await send(await file.text(), file.name);
+}
+
+function loadSession(text, name) {
+  let document;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    return message(`${name} is not JSON: ${error.message}`);
+  }
+  dropGraph();
+  return call("/api/restore", {document});
+}
+
+// ---- the state in the URL --------------------------------------------------------------------------
+
+const LIST_SETTINGS = ["hidden", "activations", "features"];
+
+function stateURL(classroom) {
+  // The settings and seed (and the user's own points) as the URL's fragment: opening it gives the same run.
+  const fields = new URLSearchParams();
+  for (const [name, value] of Object.entries(state.settings)) fields.set(name, Array.isArray(value) ? value.join(",") : value);
+  if (state.data.own) fields.set("points", JSON.stringify(pointRows()));
+  if (classroom) fields.set("classroom", "1");
+  return `${location.origin}${location.pathname}#${fields}`;
+}
+
+function readStateURL() {
+  // The fragment's settings and points, as the server's /api/session takes them (it checks them).
+  const fields = new URLSearchParams(location.hash.slice(1)), settings = {};
+  let points = null;
+  for (const [name, text] of fields) {
+    if (name === "classroom") continue;
+    if (name === "points") points = JSON.parse(text);
+    else if (LIST_SETTINGS.includes(name)) settings[name] = text ? text.split(",").map((v) => (name === "hidden" ? Number(v) : v)) : [];
+    else settings[name] = text !== "" && !Number.isNaN(Number(text)) ? Number(text) : text;
+  }
+  return {settings, points, classroom: fields.get("classroom") === "1"};
+}
+
+function updateLinks() {
+  const key = JSON.stringify([state.settings, state.dataVersion]);
+  if (key === state.linkKey) return;
+  state.linkKey = key;
+  $("share-link").value = stateURL(false);
+  $("classroom-link").value = stateURL(true);
+  history.replaceState(null, "", document.body.classList.contains("classroom") ? $("classroom-link").value : $("share-link").value);
 }
 
 // ---- a point's graph and the backprop stepper ---------------------------------------------------
@@ -621,11 +786,31 @@ function fillMenus() {
   };
   fill("dataset", c.dataset);
   fill("activation", c.activation);
+  $("activation").insertAdjacentHTML("afterbegin", '<option value="" disabled>(per layer)</option>');
   fill("lr", c.lr);
+  fill("regularization", c.regularization);
+  fill("reg-rate", c.reg_rate);
   fill("optimizer", c.optimizer);
   $("batch-size").max = c.max_batch;
   $("dataset").onchange = () => { dropGraph(); changeSettings({dataset: $("dataset").value}); };
-  $("activation").onchange = () => changeSettings({activation: $("activation").value});
+  $("activation").onchange = () => changeSettings({activations: state.settings.hidden.map(() => $("activation").value)});
+  $("regularization").onchange = () => changeSettings({regularization: $("regularization").value});
+  $("reg-rate").onchange = () => changeSettings({reg_rate: Number($("reg-rate").value)});
+  for (const [id, name] of [["noise", "noise"], ["train-percent", "train_percent"]]) {
+    $(id).oninput = () => { $(`${id}-text`).textContent = `${$(id).value}%`; };
+    $(id).onchange = () => { dropGraph(); changeSettings({[name]: Number($(id).value)}); };
+  }
+  $("regenerate").onclick = () => { dropGraph(); changeSettings({seed: Math.floor(Math.random() * 2 ** 31)}); };
+  $("export-csv").onclick = () => exportFile("csv");
+  $("import-csv").onchange = () => readFile($("import-csv"), 200000, (csv) => { dropGraph(); return call("/api/points", {csv}); });
+  $("save-session").onclick = () => exportFile("session");
+  $("load-session").onchange = () => readFile($("load-session"), 4 * 1024 * 1024, loadSession);
+  $("export-model").onclick = () => exportFile("model");
+  $("export-torch").onclick = () => exportFile("torch");
+  for (const id of ["share-link", "classroom-link"]) $(id).onfocus = () => $(id).select();
+  $("param-set").onclick = setParameter;
+  $("param-value").onkeydown = (event) => { if (event.key === "Enter") setParameter(); if (event.key === "Escape") $("param-editor").hidden = true; };
+  $("param-cancel").onclick = () => { $("param-editor").hidden = true; };
   $("lr").onchange = () => changeSettings({lr: Number($("lr").value)});
   $("optimizer").onchange = () => changeSettings({optimizer: $("optimizer").value});
   $("batch-size").oninput = () => { $("batch-size-text").textContent = $("batch-size").value; };
@@ -640,10 +825,24 @@ function fillMenus() {
     if (hidden.length) changeSettings({hidden: hidden.slice(0, -1)});
   };
   $("show-test").onchange = () => { state.showTest = $("show-test").checked; drawPoints(); };
+  $("discretize").onchange = () => drawHeatmaps();
 }
 
 async function start() {
-  const answer = await api("/api/session", {});
+  let asked = {settings: {}, points: null, classroom: false}, answer;
+  try {
+    asked = readStateURL();
+  } catch (error) {
+    message(`the link's points are not JSON: ${error.message}`);
+  }
+  document.body.classList.toggle("classroom", asked.classroom);
+  try {
+    answer = await api("/api/session", {settings: asked.settings, points: asked.points});
+  } catch (error) {  // a link the server refuses: say why, and start from the defaults
+    if (error.status !== 400) throw error;
+    answer = await api("/api/session", {});
+    message(`this link could not be used: ${error.message}`);
+  }
   state.session = answer.session;
   state.choices = answer.choices;
   fillMenus();
@@ -651,7 +850,11 @@ async function start() {
   $("play").onclick = () => (state.playing ? pause() : play());
   $("step").onclick = () => { pause(); closeStepper(); call("/api/train", {steps: 1}); };
   $("reset").onclick = async () => { pause(); await call("/api/reset", {}); dropGraph(); };
-  $("output-points").onclick = (event) => { const point = nearestPoint(event); if (point) openGraph(point); };
+  $("output-points").onclick = (event) => {
+    if ($("edit-points").checked) return editPoints(event);
+    const point = nearestPoint(event);
+    if (point) openGraph(point);
+  };
   document.querySelectorAll("input[name=view]").forEach((radio) => {
     radio.onchange = () => { state.view = radio.value; if (state.selected) openGraph(state.selected); };
   });
@@ -666,6 +869,9 @@ async function start() {
   });
   setUpPanZoom();
   window.addEventListener("resize", () => { if (state.frame) drawLinks(); });
+  // A link pasted into this tab changes only the fragment: start again from it (the page's own
+  // updates of the fragment use replaceState, which fires no hashchange).
+  window.addEventListener("hashchange", () => location.reload());
   // Say goodbye when the tab goes, so the server drops this session at once.
   window.addEventListener("pagehide", () => {
     fetch("/api/close", {method: "POST", keepalive: true, headers: {"Content-Type": "application/json"},
