@@ -4,12 +4,12 @@ decision regions are painted on the side of the boundary where the model puts ea
 import numpy as np
 import pytest
 
+from micrograd.compile import compiled_outputs
 from micrograd.data import Dataset
 from micrograd.nn import MLP
 from micrograd.plot import (
     CLASS_COLORS,
     _decision_figure,
-    compiled_outputs,
     decision_regions,
     model_outputs,
     plot_decision_boundary,
@@ -60,8 +60,10 @@ def test_compiled_outputs_compile_once_and_read_the_current_weights():
     assert outputs([[1.0, 3.0]]).tolist() == [[2.0 - 3.0 + 0.5]]
     b.data = -4.0  # the same compiled program, new weights
     assert outputs([[1.0, 3.0], [0.0, 0.0]]).tolist() == [[-5.0], [-4.0]]
-    with pytest.raises(ValueError, match="points must have 2 features"):
+    with pytest.raises(ValueError, match=r"points must be a 2-D array \(samples, 2 features\), got shape \(3, 5\)"):
         outputs(np.zeros((3, 5)))
+    with pytest.raises(TypeError, match="points must be numbers"):
+        outputs([["1", "2"]])  # text is not read as numbers
 
 
 # Decision regions --------------------------------------------------------------------------------
@@ -140,7 +142,7 @@ def test_plot_decision_boundary_writes_a_png(tmp_path):
          "test: a decision boundary needs a dataset with 2 features; 'wide' has 3"),
         ({"test": corners(3)}, ValueError, "test has 3 classes but data has 2"),
         ({"model": MLP(2, [3], seed=0)}, ValueError, "the model has 3 outputs; 'corners' needs one score or one per"),
-        ({"width": 8}, ValueError, "width in pixels must be a whole number >= 16, got 8"),
+        ({"width": 8}, ValueError, "width in pixels must be a whole number from 16 to 10000, got 8"),
         ({"height": 20000}, ValueError, "height in pixels must be a whole number from 16 to 10000"),
     ],
 )

@@ -158,7 +158,7 @@ def rewrite(path, change):
         (lambda p: rewrite(p, lambda s: s.update(nin=True)), "bad architecture: nin must be a positive whole number"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=[5, True, 2])), "bad architecture: nouts[1] must be"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=5)), "bad architecture: nouts must be a list"),
-        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: activation"),
+        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: unknown activation 'gelu'"),
         (lambda p: rewrite(p, lambda s: s.update(nouts=[])), "bad architecture"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)), "finite"),
         (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),

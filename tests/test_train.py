@@ -372,7 +372,8 @@ def test_compiled_fit_hands_back_the_state_eager_fit_leaves_and_a_loop_carries_o
     """The same fit, eager and compiled (the optimizer on arrays), then five steps of a loop written
     by hand (program(X, T), optimizer.step(), schedule.step()) on the Values fit handed back: the
     weights and the optimizer's state (moments, step count, learning rate) agree all the way."""
-    from micrograd.compile import compile_loss, one_hot
+    from micrograd.compile import one_hot
+    from micrograd.train import compile_loss
 
     train = data.load("yinyang", n_samples=120, seed=3).train
     runs = []

@@ -17,8 +17,9 @@ import pytest
 
 from micrograd import Value, dot, total
 from micrograd.cli import main
+from micrograd.cli import graph_command
 from micrograd.nn import Neuron
-from micrograd.viz import GraphNode, draw_dot, format_number, graph_command, graph_nodes, render, to_dot
+from micrograd.viz import GraphNode, draw_dot, format_number, graph_nodes, render, to_dot
 
 NEURON = "tanh(x1*w1 + x2*w2 + b)"
 NEURON_AT = "x1=2,x2=0,w1=-3,w2=1,b=6.8813735870195432"
@@ -317,7 +318,7 @@ def test_bad_arguments_are_named():
         to_dot(root, precision=-1)
     with pytest.raises(ValueError, match="max_nodes"):
         to_dot(root, max_nodes=0)
-    with pytest.raises(ValueError, match="precision must be a whole number of decimals from 0 to 17, got 18"):
+    with pytest.raises(ValueError, match="precision must be a whole number from 0 to 17, got 18"):
         to_dot(root, precision=18)
     with pytest.raises(TypeError, match="precision must be a whole number"):
         to_dot(root, precision=2.0)
@@ -406,7 +407,7 @@ def test_graph_command_errors_are_one_line_and_leave_the_old_file(tmp_path, monk
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
-    import micrograd.viz
+    import micrograd._files
 
     target = tmp_path / "n.svg"
     target.write_text("old picture")
@@ -414,7 +415,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     def disk_full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(micrograd.viz.os, "fsync", disk_full)
+    monkeypatch.setattr(micrograd._files.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
         graph_command(NEURON, target, at=NEURON_AT)
     assert target.read_text() == "old picture"

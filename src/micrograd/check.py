@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from micrograd._checks import finite_number, non_negative
+from micrograd._validate import finite_number, non_negative
 from micrograd.engine import Value
 
 __all__ = ["gradcheck", "GradcheckError"]

@@ -7,19 +7,58 @@ A bar shows progress only when stderr is a terminal; ``--version`` prints the ve
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 # The choices come from the library's own tables. These modules import only the standard library
 # at the top; NumPy, matplotlib and Graphviz load when a command needs them.
 from micrograd import __version__
-from micrograd._extras import DISTRIBUTION
+from micrograd._extras import DISTRIBUTION, require, require_dot
+from micrograd._files import write_atomically
 from micrograd.demo import DEFAULTS, run_demo
 from micrograd.explore import DATASETS as EXPLORE_DATASETS
 from micrograd.explore import write_page
+from micrograd.expression import parse_expression
 from micrograd.nn import ACTIVATIONS
 from micrograd.optim import OPTIMIZERS
-from micrograd.viz import MAX_PRECISION, RANKDIRS, graph_command
+from micrograd.viz import MAX_PRECISION, RANKDIRS, draw_dot, render, to_dot
+
+_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
+
+
+def graph_command(
+    expression: str,
+    output: str | os.PathLike,
+    *,
+    at: str = "",
+    rankdir: str = "LR",
+    precision: int = 4,
+    max_nodes: int = 500,
+) -> Path:
+    """Parse ``expression`` with the variable values in ``at``, run backward, and draw the graph.
+
+    The picture's format comes from ``output``'s suffix: .svg, .png or .dot. The file is written
+    whole or not at all. Returns the path written.
+    """
+    path = Path(output)
+    kind = _FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"cannot tell the picture format from {str(output)!r}: name a .svg, .png or .dot file")
+    if kind != "dot":
+        what = f"a .{kind} picture (a .dot file needs nothing more)"
+        require(what, "viz")
+        require_dot(what)
+    root = parse_expression(expression, at).root
+    root.backward()
+    if kind == "dot":
+        data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
+    else:
+        data = render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, data)
+    return path
 
 
 class _Parser(argparse.ArgumentParser):

@@ -17,11 +17,12 @@ import zipfile
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from micrograd._checks import finite_number, fraction, non_negative, positive_int, whole_number
 from micrograd._extras import install_hint
 from micrograd._files import write_atomically
+from micrograd._validate import finite_number, fraction, non_negative, one_of, positive_int, whole_number
 
-__all__ = ["Dataset", "Splits", "load", "moons", "yinyang", "yinyang_class", "digits", "mnist", "DATASETS"]
+__all__ = ["Dataset", "Splits", "load", "check_dataset", "moons", "yinyang", "yinyang_class", "digits", "mnist"]
+__all__ += ["DATASETS"]
 
 DATASETS = ("moons", "yinyang", "digits", "mnist")
 
@@ -117,6 +118,13 @@ class Splits:
     test: Dataset
 
 
+def check_dataset(data, name: str) -> Dataset:
+    """``data`` if it is a ``Dataset``, else a ``TypeError`` naming the argument ``name``."""
+    if not isinstance(data, Dataset):
+        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
+    return data
+
+
 def load(
     name: str,
     *,
@@ -128,8 +136,7 @@ def load(
 ) -> Splits:
     """Load dataset ``name`` ('moons', 'yinyang', 'digits' or 'mnist'); options left as None take its defaults."""
     loaders = {"moons": moons, "yinyang": yinyang, "digits": digits, "mnist": mnist}
-    if name not in loaders:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(DATASETS)}")
+    one_of(name, DATASETS, "dataset")
     options = {"seed": seed}
     if n_samples is not None:
         options["n_samples"] = n_samples

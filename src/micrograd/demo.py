@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from micrograd import data as datasets
-from micrograd._checks import layer_widths
+from micrograd._validate import layer_widths, one_of
 from micrograd._extras import require
 from micrograd._files import output_folder
 from micrograd.nn import MLP
@@ -126,12 +126,9 @@ def run_demo(
     the order of mini-batches. The learning rate falls linearly from ``lr`` to ``lr / 10``. Needs
     the ``demo`` extra (``pip install 'micrograd-plus[demo]'``), checked before anything is done.
     """
-    if dataset not in DEFAULTS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DEFAULTS)}")
-    defaults = DEFAULTS[dataset]
+    defaults = DEFAULTS[one_of(dataset, DEFAULTS, "dataset")]
     optimizer = defaults.optimizer if optimizer is None else optimizer
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}: choose one of {', '.join(OPTIMIZERS)}")
+    one_of(optimizer, OPTIMIZERS, "optimizer")
     steps = defaults.steps if steps is None else steps
     hidden = layer_widths(defaults.hidden if hidden is None else hidden, "hidden")
     lr = defaults.lr[optimizer] if lr is None else lr

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
 from micrograd import ops
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 from micrograd.ops import GRADIENT_OVERFLOW, Op, derivative_error, scalar_math  # noqa: F401 (compile's too)
 
 __all__ = ["Value", "total", "dot", "topological_order", "op_method"]

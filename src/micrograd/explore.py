@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Sequence
 
-from micrograd._checks import layer_widths, positive_int, whole_number
+from micrograd._validate import layer_widths, one_of, positive_int, whole_number
 from micrograd._extras import require, require_dot
 from micrograd._files import output_folder, write_atomically
 from micrograd.engine import Value
@@ -185,7 +185,7 @@ class _Recorder:
     def __init__(self, model, train, loss: str, steps: int, *, expand_dot: bool = False):
         import numpy as np
 
-        from micrograd.plot import compiled_outputs
+        from micrograd.compile import compiled_outputs
         from micrograd.train import label_targets
 
         self.model, self.train, self.loss, self.expand_dot = model, train, loss, expand_dot
@@ -407,10 +407,8 @@ def _graph_svg(recorder: _Recorder) -> str:
 
 
 def _check_arguments(dataset, steps, hidden, seed) -> tuple[_Recipe, int, list[int], int]:
-    if not isinstance(dataset, str) or dataset not in DATASETS:
-        raise ValueError(f"write_page: unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     return (
-        DATASETS[dataset],
+        DATASETS[one_of(dataset, DATASETS, "dataset")],
         positive_int(steps, "write_page: steps"),
         layer_widths(hidden, "write_page: hidden"),
         whole_number(seed, "write_page: seed"),

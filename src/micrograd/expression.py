@@ -16,7 +16,7 @@ import unicodedata
 from typing import Callable, Mapping, NamedTuple
 
 from micrograd import ops
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 from micrograd.engine import Value
 
 __all__ = ["Expression", "ExpressionError", "FUNCTIONS", "parse_expression", "parse_assignments"]

@@ -1,6 +1,6 @@
 """Loss functions over a batch, each returning the batch mean as one ``Value``; and accuracy.
 
-Each batch loss checks its arguments and averages one sample's loss from ``SAMPLE_LOSSES``. Those
+Each batch loss checks its arguments once and averages one sample's loss from ``SAMPLE_LOSSES``. Those
 per-sample terms build the same graph whatever the target's value (the target is just another
 input, a class is a one-hot row), so ``micrograd.compile`` can trace them once and replay them for a
 whole batch. Every loss is written so that no step subtracts two nearly equal large numbers: they
@@ -12,21 +12,11 @@ from __future__ import annotations
 import numbers
 from typing import Sequence
 
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 from micrograd.engine import Value, dot, total
 
-__all__ = [
-    "mse",
-    "hinge",
-    "binary_cross_entropy_with_logits",
-    "cross_entropy",
-    "l2_penalty",
-    "l1_penalty",
-    "accuracy",
-    "predicted_classes",
-    "LOSSES",
-    "SAMPLE_LOSSES",
-]
+__all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "l1_penalty"]
+__all__ += ["accuracy", "predicted_classes", "LOSSES", "SAMPLE_LOSSES"]
 
 Scalar = Value | float
 
@@ -68,31 +58,19 @@ def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Se
     Each prediction is a Value (with a number as its target) or a list of Values (with a list of
     numbers of the same length).
     """
-    _check_batch(preds, targets, "mse")
     errors = []
-    for i, (pred, target) in enumerate(zip(preds, targets)):
-        if _is_scalar(pred):
-            errors.append(mse_sample(_as_value(pred, "mse", "preds", i), _real(target, "mse", "targets", i)))
-            continue
+    for i, (pred, target) in _batch("mse", preds, targets):
         if isinstance(pred, (str, bytes)) or not hasattr(pred, "__len__"):
-            raise TypeError(f"mse: preds[{i}] must be a Value, a number or a list of them, got {type(pred).__name__}")
-        if _is_scalar(target) or len(pred) != len(target) or len(pred) == 0:
+            pred, target = [pred], [target]
+        elif _is_scalar(target) or len(pred) != len(target) or not len(pred):
             raise ValueError(f"mse: preds[{i}] and targets[{i}] must have the same non-zero length")
-        for p, t in zip(pred, target):
-            errors.append(mse_sample(_as_value(p, "mse", "preds", i), _real(t, "mse", "targets", i)))
+        errors += [(_value(p, "mse", "preds", i) - _target(t, "mse", i)) ** 2 for p, t in zip(pred, target)]
     return total(errors) / len(errors)
 
 
 def hinge(scores: Sequence[Scalar], targets: Sequence[float]) -> Value:
     """Mean of ``relu(1 - y * s)`` for targets ``y`` of +1 or -1: the original demo's max-margin loss."""
-    _check_batch(scores, targets, "hinge")
-    terms = []
-    for i, (score, target) in enumerate(zip(scores, targets)):
-        y = _real(target, "hinge", "targets", i)
-        if y not in (1.0, -1.0):
-            raise ValueError(f"hinge: targets must be +1 or -1, got targets[{i}] = {target!r}")
-        terms.append(hinge_sample(_as_value(_one(score, "hinge", i), "hinge", "scores", i), y))
-    return total(terms) / len(terms)
+    return _mean_of_scores(hinge_sample, "hinge", scores, targets, lambda y: y in (1.0, -1.0), "+1 or -1")
 
 
 def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence[float]) -> Value:
@@ -101,14 +79,7 @@ def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence
     See ``bce_sample``.
     """
     name = "binary_cross_entropy_with_logits"
-    _check_batch(logits, targets, name)
-    terms = []
-    for i, (logit, target) in enumerate(zip(logits, targets)):
-        y = _real(target, name, "targets", i)
-        if not 0.0 <= y <= 1.0:
-            raise ValueError(f"{name}: targets must be in [0, 1], got targets[{i}] = {target!r}")
-        terms.append(bce_sample(_as_value(_one(logit, name, i), name, "logits", i), y))
-    return total(terms) / len(terms)
+    return _mean_of_scores(bce_sample, name, logits, targets, lambda y: 0.0 <= y <= 1.0, "in [0, 1]")
 
 
 def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) -> Value:
@@ -116,20 +87,16 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) ->
 
     See ``cross_entropy_sample``, with the class index as a one-hot row.
     """
-    _check_batch(logits, targets, "cross_entropy")
     classes = None
     terms = []
-    for i, (row, target) in enumerate(zip(logits, targets)):
+    for i, (row, target) in _batch("cross_entropy", logits, targets):
         if _is_scalar(row):
             raise TypeError(f"cross_entropy: logits[{i}] must be a list of class scores, got a single number")
-        row = [_as_value(v, "cross_entropy", "logits", i) for v in row]
-        if classes is None:
-            classes = len(row)
-            if classes == 0:
-                raise ValueError("cross_entropy: logits[0] is empty; each sample needs one score per class")
-        elif len(row) != classes:
+        classes = len(row) if classes is None else classes
+        if len(row) != classes or not row:
             raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}")
-        k = _class_index(target, classes, i)
+        k = _class_index(target, classes, i, "cross_entropy")
+        row = [_value(v, "cross_entropy", "logits", i) for v in row]
         terms.append(cross_entropy_sample(row, [float(j == k) for j in range(classes)]))
     return total(terms) / len(terms)
 
@@ -137,19 +104,15 @@ def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) ->
 def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     """``weight * sum(p**2 for p in params)``, the sum as one ``dot`` node."""
     params = list(params)
-    weight = _real(weight, "l2_penalty", "weight")
-    if not params:
-        return Value(0.0)
-    return weight * dot(params, params)
+    weight = finite_number(weight, "l2_penalty: weight")
+    return weight * dot(params, params) if params else Value(0.0)
 
 
 def l1_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     """``weight * sum(abs(p) for p in params)``: pushes small weights to exactly 0 (abs's derivative at 0 is 0)."""
     params = list(params)
-    weight = _real(weight, "l1_penalty", "weight")
-    if not params:
-        return Value(0.0)
-    return weight * total(abs(p) for p in params)
+    weight = finite_number(weight, "l1_penalty: weight")
+    return weight * total(abs(p) for p in params) if params else Value(0.0)
 
 
 def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:
@@ -158,22 +121,18 @@ def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[floa
     A single score per sample is compared with targets in {-1, +1} or {0, 1}; a list of scores
     per sample with class indices.
     """
-    _check_batch(scores, targets, "accuracy")
     correct = 0
     classes = None  # how many scores sample 0 has: every sample must have as many
-    for i, (score, target) in enumerate(zip(scores, targets)):
+    for i, (score, target) in _batch("accuracy", scores, targets):
         predicted, count = _predicted_class(score, "accuracy", i)
-        if classes is None:
-            classes = count
-        elif count != classes:
+        classes = count if classes is None else classes
+        if count != classes:
             raise ValueError(f"accuracy: sample {i} has {count} scores, sample 0 has {classes}")
-        if count == 1:
-            y = _real(target, "accuracy", "targets", i)
-            if y not in (1.0, -1.0, 0.0):
-                raise ValueError(f"accuracy: binary targets must be -1/+1 or 0/1, got targets[{i}] = {target!r}")
-            correct += predicted == (y > 0)
-        else:
+        if count > 1:
             correct += predicted == _class_index(target, count, i, "accuracy")
+        else:
+            y = _target(target, "accuracy", i, lambda y: y in (1.0, -1.0, 0.0), "-1/+1 or 0/1")
+            correct += predicted == (y > 0)
     return correct / len(scores)
 
 
@@ -196,57 +155,46 @@ def predicted_classes(scores):
 
 def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
     """(the class sample ``i``'s score picks, how many scores it has)."""
-    if _is_scalar(score) or len(score) == 1:
-        return int(_number(_one(score, name, i)) > 0), 1
-    if len(score) == 0:
+    values = [v.data if type(v) is Value else float(v) for v in ([score] if _is_scalar(score) else score)]
+    if len(values) == 1:
+        return int(values[0] > 0), 1
+    if not values:
         raise ValueError(f"{name}: sample {i} has no scores, expected one or one per class")
-    values = [_number(v) for v in score]
     return max(range(len(values)), key=values.__getitem__), len(values)
 
 
-LOSSES = {
-    "mse": mse,
-    "hinge": hinge,
-    "bce": binary_cross_entropy_with_logits,
-    "cross_entropy": cross_entropy,
-}
+LOSSES = {"mse": mse, "hinge": hinge, "bce": binary_cross_entropy_with_logits, "cross_entropy": cross_entropy}
 """The losses by the short names ``micrograd.train.fit`` and the command line use."""
 
-SAMPLE_LOSSES = {
-    "mse": mse_sample,
-    "hinge": hinge_sample,
-    "bce": bce_sample,
-    "cross_entropy": cross_entropy_sample,
-}
+SAMPLE_LOSSES = {"mse": mse_sample, "hinge": hinge_sample, "bce": bce_sample, "cross_entropy": cross_entropy_sample}
 """One sample's loss, ``loss(model output, target)``, under the same names: the batch losses are
 their means (mse over every element), and their graphs do not depend on the target's value."""
 
 
-def _check_batch(outputs, targets, name: str) -> None:
+def _batch(name: str, outputs, targets):
+    """``enumerate(zip(outputs, targets))``, once both are lists over the batch of one length."""
     for argument, value in (("predictions", outputs), ("targets", targets)):
         if _is_scalar(value) or not hasattr(value, "__len__"):
             raise TypeError(f"{name}: {argument} must be a list over the batch, got {type(value).__name__}")
     if len(outputs) != len(targets):
         raise ValueError(f"{name}: {len(outputs)} predictions but {len(targets)} targets")
-    if len(outputs) == 0:
+    if not len(outputs):
         raise ValueError(f"{name}: the batch is empty")
+    return enumerate(zip(outputs, targets))
+
+
+def _mean_of_scores(sample_loss, name: str, scores, targets, allowed, wording: str) -> Value:
+    """The mean of ``sample_loss(score, y)`` over a batch of one score per sample and ``allowed`` targets."""
+    batch = _batch(name, scores, targets)
+    terms = [sample_loss(_one_score(s, name, i), _target(t, name, i, allowed, wording)) for i, (s, t) in batch]
+    return total(terms) / len(terms)
 
 
 def _is_scalar(x) -> bool:
     return type(x) is Value or isinstance(x, numbers.Real)
 
 
-def _one(x, name: str, i: int):
-    """A binary score: a Value or number, or a one-element list of one (an MLP's ``forward``)."""
-    if _is_scalar(x):
-        return x
-    if hasattr(x, "__len__") and len(x) == 1:
-        return x[0]
-    found = len(x) if hasattr(x, "__len__") else repr(x)
-    raise ValueError(f"{name}: expected one score per sample, sample {i} has {found}")
-
-
-def _as_value(x, name: str, argument: str, i: int) -> Value:
+def _value(x, name: str, argument: str, i: int) -> Value:
     if type(x) is Value:
         return x
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
@@ -254,22 +202,26 @@ def _as_value(x, name: str, argument: str, i: int) -> Value:
     raise TypeError(f"{name}: {argument}[{i}] must be a Value or a number, got {type(x).__name__}: {x!r}")
 
 
-def _real(x, name: str, argument: str, i: int | None = None) -> float:
-    return finite_number(x, f"{name}: {argument}" if i is None else f"{name}: {argument}[{i}]")
+def _one_score(x, name: str, i: int) -> Value:
+    """A binary score: a Value or number, or a one-element list of one (an MLP's ``forward``)."""
+    if not _is_scalar(x):
+        if not (hasattr(x, "__len__") and len(x) == 1):
+            found = len(x) if hasattr(x, "__len__") else repr(x)
+            raise ValueError(f"{name}: expected one score per sample, sample {i} has {found}")
+        x = x[0]
+    return _value(x, name, "scores", i)
 
 
-def _number(x) -> float:
-    return x.data if type(x) is Value else float(x)
+def _target(x, name: str, i: int, allowed=None, wording: str = "") -> float:
+    """Target ``i`` as a float: a finite number, and one that ``allowed`` accepts if given."""
+    y = finite_number(x, f"{name}: targets[{i}]")
+    if allowed is not None and not allowed(y):
+        raise ValueError(f"{name}: targets must be {wording}, got targets[{i}] = {x!r}")
+    return y
 
 
-def _class_index(target, classes: int, i: int, name: str = "cross_entropy") -> int:
-    if isinstance(target, bool):
-        raise ValueError(f"{name}: targets[{i}] must be a class index, got {target!r}")
-    if not isinstance(target, numbers.Integral):
-        if isinstance(target, numbers.Real) and float(target).is_integer():
-            target = int(target)  # 2.0 from a float array is class 2
-        else:
-            raise ValueError(f"{name}: targets[{i}] must be a class index, got {target!r}")
-    if not 0 <= target < classes:
-        raise ValueError(f"{name}: targets[{i}] = {target} is not a class index in 0..{classes - 1}")
+def _class_index(target, classes: int, i: int, name: str) -> int:
+    whole = isinstance(target, numbers.Real) and not isinstance(target, bool) and float(target).is_integer()
+    if not (whole and 0 <= target < classes):  # 2.0 from a float array is class 2
+        raise ValueError(f"{name}: targets[{i}] = {target!r} is not a class index in 0..{classes - 1}")
     return int(target)

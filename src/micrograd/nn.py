@@ -21,7 +21,7 @@ import os
 import random
 from typing import Callable, Sequence
 
-from micrograd._checks import finite_number, layer_widths, positive_int, whole_number
+from micrograd._validate import finite_number, layer_widths, one_of, positive_int, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
@@ -115,8 +115,7 @@ class Neuron(Module):
         return self.activation is not None
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        if len(x) != len(self.w):
-            raise ValueError(f"x has {len(x)} inputs, but this neuron takes {len(self.w)}")
+        _check_width(x, len(self.w), "neuron")
         out = dot(self.w, x) + self.b
         return out if self._activate is None else self._activate(out)
 
@@ -168,8 +167,7 @@ class Layer(Module):
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """Every neuron's output, as a list even when there is one neuron."""
         x = _as_values(x)
-        if len(x) != self.nin:
-            raise ValueError(f"x has {len(x)} inputs, but this layer takes {self.nin}")
+        _check_width(x, self.nin, "layer")
         return [neuron(x) for neuron in self.neurons]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
@@ -246,8 +244,7 @@ class MLP(Module):
 
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """The last layer's outputs, as a list even when there is one."""
-        if len(x) != self.nin:
-            raise ValueError(f"x has {len(x)} inputs, but this MLP takes {self.nin}")
+        _check_width(x, self.nin, "MLP")
         for layer in self.layers:
             x = layer.forward(x)
         return x
@@ -413,16 +410,17 @@ def _activation(activation, nonlin) -> str | None:
 
 
 def _check_activation(name, argument: str) -> str | None:
-    if not (name is None or isinstance(name, str)) or name not in ACTIVATIONS:
-        known = ", ".join(repr(k) for k in ACTIVATIONS)
-        raise ValueError(f"{argument} must be one of {known}; got {name!r}")
-    return None if name is None else str(name)
+    name = one_of(name, ACTIVATIONS, argument)
+    return None if name is None else str(name)  # a str subclass (NumPy's) as a plain str
 
 
 def _check_init(init) -> str:
-    if init not in INITS:
-        raise ValueError(f"init must be one of {', '.join(map(repr, INITS))}; got {init!r}")
-    return init
+    return one_of(init, INITS, "init")
+
+
+def _check_width(x: Sequence, nin: int, what: str) -> None:
+    if len(x) != nin:
+        raise ValueError(f"x has {len(x)} inputs, but this {what} takes {nin}")
 
 
 def _as_values(x: Sequence[Value | float]) -> list[Value]:

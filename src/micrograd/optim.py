@@ -16,7 +16,7 @@ import math
 from itertools import repeat
 from typing import Iterable
 
-from micrograd._checks import finite_number, fraction, non_negative, positive_int
+from micrograd._validate import finite_number, fraction, non_negative, positive_int
 from micrograd.engine import Value
 from micrograd.ops import scalar_math
 

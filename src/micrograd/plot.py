@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import io
 import os
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from micrograd._checks import dataset, positive_int, whole_number
+from micrograd._validate import positive_int, whole_number
 from micrograd._files import write_atomically
-from micrograd.data import Dataset
+from micrograd.data import Dataset, check_dataset
 from micrograd.losses import predicted_classes
 
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = [
-    "plot_decision_boundary", "plot_predicted_images", "plot_training_curves", "model_outputs", "compiled_outputs",
-    "decision_regions",
-]  # fmt: skip
+__all__ = ["plot_decision_boundary", "plot_predicted_images", "plot_training_curves", "model_outputs", "decision_regions"]
 
 # Class colours (matplotlib's tab10, in order); regions use them faded, points at full strength.
 CLASS_COLORS = [
@@ -39,29 +36,6 @@ CLASS_COLORS = [
 ]
 
 
-def compiled_outputs(model, num_features: int) -> Callable[..., np.ndarray]:
-    """``model`` compiled once (``micrograd.compile``) for many calls: ``outputs(points, chunk=8192)``
-    gives what ``model_outputs(model, points)`` gives, with the weights as they are at each call."""
-    import numpy as np
-
-    from micrograd.compile import compile
-
-    num_features = positive_int(num_features, "num_features")
-    program = compile(model, model.parameters(), example=([0.0] * num_features,))
-
-    def outputs(points, *, chunk: int = 8192) -> np.ndarray:
-        points = _points(points)
-        if points.shape[1] != num_features:
-            raise ValueError(f"points must have {num_features} features (columns), got shape {points.shape}")
-        chunk = positive_int(chunk, "chunk")
-        if not len(points):  # a program refuses an empty batch; one row tells the number of outputs
-            return np.empty((0, program.forward(np.zeros((1, num_features))).reshape(1, -1).shape[1]))
-        parts = [program.forward(points[i : i + chunk]) for i in range(0, len(points), chunk)]
-        return np.concatenate(parts).reshape(len(points), -1)
-
-    return outputs
-
-
 def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
     """The model's outputs for many inputs at once, as a NumPy array of shape (samples, outputs).
 
@@ -69,8 +43,9 @@ def model_outputs(model, points, *, chunk: int = 8192) -> np.ndarray:
     through NumPy: the model's own arithmetic, thousands of times faster than one point at a time.
     No points give an empty (0, outputs) array.
     """
-    points = _points(points)
-    return compiled_outputs(model, points.shape[1])(points, chunk=chunk)
+    from micrograd.compile import compiled_outputs
+
+    return compiled_outputs(model)(points, chunk=chunk)
 
 
 def decision_regions(
@@ -84,7 +59,7 @@ def decision_regions(
 
     shown = {"data": data} if test is None else {"data": data, "test": test}
     for argument, part in shown.items():
-        if dataset(part, argument).num_features != 2:
+        if check_dataset(part, argument).num_features != 2:
             raise ValueError(
                 f"{argument}: a decision boundary needs a dataset with 2 features; "
                 f"{part.name!r} has {part.num_features}"
@@ -172,7 +147,7 @@ def plot_predicted_images(
     green when right, red with the true class when wrong."""
     import numpy as np
 
-    dataset(data, "data")
+    check_dataset(data, "data")
     side, count, columns = (positive_int(side, "side"), positive_int(count, "count"), positive_int(columns, "columns"))
     if data.num_features != side * side:
         raise ValueError(f"side={side} draws {side * side} pixels, but {data.name!r} has {data.num_features} features")
@@ -250,22 +225,9 @@ def _curve(history, name: str) -> list[float]:
     return values
 
 
-def _points(points) -> np.ndarray:
-    import numpy as np
-
-    try:
-        points = np.asarray(points, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
-    if points.ndim != 2:
-        raise ValueError(f"points must be a 2-D array (samples, features), got shape {points.shape}")
-    return points
-
-
 def _figure(width: int, height: int):
     for label, size in (("width", width), ("height", height)):
-        if whole_number(size, f"{label} in pixels", minimum=16) > 10000:
-            raise ValueError(f"{label} in pixels must be a whole number from 16 to 10000, got {size!r}")
+        whole_number(size, f"{label} in pixels", minimum=16, maximum=10000)
     # A bare Figure on an Agg canvas, not pyplot: no display needed, and the backend of a user's
     # notebook or session is left alone.
     from matplotlib.backends.backend_agg import FigureCanvasAgg

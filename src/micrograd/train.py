@@ -17,14 +17,17 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
-from micrograd._checks import dataset, non_negative, positive_int, whole_number
-from micrograd.data import Dataset
-from micrograd.losses import LOSSES, accuracy, l2_penalty, predicted_classes
+from micrograd._validate import non_negative, one_of, positive_int, whole_number
+from micrograd.data import Dataset, check_dataset
+from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l2_penalty, predicted_classes
 from micrograd.optim import Optimizer
 
-__all__ = ["History", "fit", "evaluate", "output_count", "label_targets"]
+if TYPE_CHECKING:
+    from micrograd.compile import Program
+
+__all__ = ["History", "fit", "evaluate", "compile_loss", "output_count", "label_targets"]
 
 
 @dataclass
@@ -76,7 +79,7 @@ def fit(
     before each callback (and read again after it) and when ``fit`` returns or raises.
     """
     loss_fn = _loss_function(loss)
-    dataset(train, "train")
+    check_dataset(train, "train")
     steps = positive_int(steps, "steps")
     if batch_size is not None:
         batch_size = positive_int(batch_size, "batch_size")
@@ -216,7 +219,7 @@ def evaluate(model, data: Dataset, loss: str, *, compiled: bool = False) -> tupl
     to about 1e-15, and far faster on a large set) instead of building a graph of Values per sample.
     """
     loss_fn = _loss_function(loss)
-    dataset(data, "data")
+    check_dataset(data, "data")
     make_targets = _target_maker(loss, model, data)
     if compiled:
         program, arrays = _compiled_loss(model, loss, data, make_targets)
@@ -230,7 +233,7 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
     """``(program, arrays)``: ``loss`` of ``model`` compiled per sample (``compile_loss``), and
     ``arrays(batch)`` giving the program's inputs for a batch of ``data``."""
     try:
-        from micrograd.compile import compile_loss, one_hot
+        from micrograd.compile import one_hot
     except ImportError:
         raise ValueError(
             "compiled training needs micrograd.compile and NumPy (pip install 'micrograd-plus[compile]'); "
@@ -253,6 +256,28 @@ def _compiled_loss(model, loss: str, data: Dataset, make_targets):
     return program, arrays
 
 
+def compile_loss(model, loss: str, *, num_features: int, target_size: int | None = None) -> Program:
+    """Compile ``SAMPLE_LOSSES[loss](model(x), target)`` with the model's outputs as aux.
+
+    ``program(X, T)`` then returns the batch-mean loss and adds its gradients to the model's
+    parameters; ``program.aux`` holds the model's per-sample outputs. ``T`` is a list of numbers
+    (``target_size`` None) or of lists (one-hot rows for cross_entropy: see ``one_hot``).
+    """
+    from micrograd.compile import compile
+
+    per_sample = SAMPLE_LOSSES[one_of(loss, SAMPLE_LOSSES, "loss")]
+    num_features = positive_int(num_features, "compile_loss: num_features")
+    if target_size is not None:
+        target_size = positive_int(target_size, "compile_loss: target_size")
+
+    def fn(x, target):
+        out = model(x)
+        return per_sample(out, target), out
+
+    target_example = 1.0 if target_size is None else [1.0] + [0.0] * (target_size - 1)
+    return compile(fn, model.parameters(), example=([0.0] * num_features, target_example), has_aux=True)
+
+
 def _accuracy_of_outputs(scores, labels) -> float:
     """``losses.accuracy`` for a compiled program's outputs, a NumPy array. (The outputs need none
     of its checks, which cost more than the rest of a compiled step on a batch of a hundred.)"""
@@ -262,9 +287,7 @@ def _accuracy_of_outputs(scores, labels) -> float:
 
 
 def _loss_function(name: str):
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}: choose one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+    return LOSSES[one_of(name, LOSSES, "loss")]
 
 
 def output_count(loss: str, num_classes: int) -> int:

@@ -8,20 +8,16 @@ beyond the standard library; ``draw_dot`` needs the ``graphviz`` package
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import NamedTuple
 
-from micrograd._checks import positive_int, whole_number
-from micrograd._extras import NO_DOT, require, require_dot
-from micrograd._files import write_atomically
+from micrograd._validate import one_of, positive_int, whole_number
+from micrograd._extras import NO_DOT, require
 from micrograd.engine import Value, topological_order
 
-__all__ = ["GraphNode", "graph_nodes", "nodes_to_dot", "to_dot", "draw_dot", "render", "graph_command", "format_number"]
+__all__ = ["GraphNode", "graph_nodes", "nodes_to_dot", "to_dot", "draw_dot", "render", "format_number"]
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 MAX_PRECISION = 17  # decimals: 17 significant digits tell every float64 apart
-_FORMATS = {".svg": "svg", ".png": "png", ".dot": "dot"}
 
 
 class GraphNode(NamedTuple):
@@ -121,42 +117,6 @@ def draw_dot(
     return graphviz.Digraph(format=format, body=lines)
 
 
-def graph_command(
-    expression: str,
-    output: str | os.PathLike,
-    *,
-    at: str = "",
-    rankdir: str = "LR",
-    precision: int = 4,
-    max_nodes: int = 500,
-) -> Path:
-    """Parse ``expression`` with the variable values in ``at``, run backward, and draw the graph.
-
-    The picture's format comes from ``output``'s suffix: .svg, .png or .dot. The file is written
-    whole or not at all. Returns the path written.
-    """
-    from micrograd.expression import parse_expression
-
-    path = Path(output)
-    kind = _FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise ValueError(f"cannot tell the picture format from {str(output)!r}: name a .svg, .png or .dot file")
-    _check_options(rankdir, precision)
-    if kind != "dot":
-        what = f"a .{kind} picture (a .dot file needs nothing more)"
-        require(what, "viz")
-        require_dot(what)
-    root = parse_expression(expression, at).root
-    root.backward()
-    if kind == "dot":
-        data = to_dot(root, rankdir, precision=precision, max_nodes=max_nodes).encode("utf-8")
-    else:
-        data = render(draw_dot(root, rankdir, kind, precision=precision, max_nodes=max_nodes))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
-    return path
-
-
 def format_number(x: float, precision: int = 4) -> str:
     """``x`` with ``precision`` decimals; in scientific notation when that would hide it or be long."""
     if x == 0:
@@ -190,10 +150,8 @@ def _dot_lines(nodes: list[GraphNode], rankdir: str, precision: int) -> list[str
 
 
 def _check_options(rankdir: str, precision: int) -> None:
-    if rankdir not in RANKDIRS:
-        raise ValueError(f"rankdir must be one of {', '.join(RANKDIRS)}, got {rankdir!r}")
-    if whole_number(precision, "precision", minimum=0) > MAX_PRECISION:
-        raise ValueError(f"precision must be a whole number of decimals from 0 to {MAX_PRECISION}, got {precision!r}")
+    one_of(rankdir, RANKDIRS, "rankdir")
+    whole_number(precision, "precision", minimum=0, maximum=MAX_PRECISION)  # decimals
 
 
 def _record_text(text: str) -> str:

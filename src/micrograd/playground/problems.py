@@ -17,7 +17,7 @@ import math
 import random
 from typing import Callable, NamedTuple
 
-from micrograd._checks import finite_number
+from micrograd._validate import finite_number
 
 __all__ = ["Points", "Problem", "PROBLEMS", "REGRESSIONS", "make_problem", "with_points", "points_from_csv",
            "points_to_csv", "MAX_POINTS"]

@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Iterator
 
-from micrograd._checks import finite_number, positive_int, whole_number
+from micrograd._validate import finite_number, positive_int, whole_number
 from micrograd.engine import Value, topological_order
 from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l1_penalty, l2_penalty, predicted_classes
 from micrograd.nn import MLP

@@ -13,13 +13,15 @@ import numbers
 import operator
 from typing import Iterable
 
-__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "dataset"]
+__all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
 
 
-def whole_number(n, name: str, *, minimum: int | None = None) -> int:
-    """``n`` as an int; ``minimum`` (if given) is the smallest allowed."""
+def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """``n`` as an int; ``minimum`` and ``maximum`` (if given) are the smallest and largest allowed."""
     if minimum is None:
         kind = "a whole number"
+    elif maximum is not None:
+        kind = f"a whole number from {minimum} to {maximum}"
     elif minimum == 1:
         kind = "a positive whole number"
     else:
@@ -30,7 +32,7 @@ def whole_number(n, name: str, *, minimum: int | None = None) -> int:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}") from None
-    if minimum is not None and n < minimum:
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         raise ValueError(f"{name} must be {kind}, got {n}")
     return n
 
@@ -88,10 +90,9 @@ def layer_widths(widths: Iterable[int], name: str) -> list[int]:
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
 
 
-def dataset(data, name: str):
-    """``data`` if it is a ``micrograd.data.Dataset``, else a ``TypeError``."""
-    from micrograd.data import Dataset  # here, not above: data.py uses these checks
-
-    if not isinstance(data, Dataset):
-        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
-    return data
+def one_of(value, choices: Iterable[str | None], what: str):
+    """``value`` if it is one of ``choices``: the names of the datasets, losses, optimizers..."""
+    choices = list(choices)
+    if not (value is None or isinstance(value, str)) or value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(map(repr, choices))}")
+    return value
