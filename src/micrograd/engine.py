@@ -31,7 +31,9 @@ class Value:
     # with the number of objects. So a node's inputs sit in two slots, not in a tuple of their own:
     # one object per node, not two (the random graph builds 1.3x faster). _x is the first input and
     # _y the second (None for one input); a leaf, an op of many inputs and a node built with
-    # Value(data, children, op) keep the tuple of all of them in _x instead.
+    # Value(data, children, op) keep the tuple of all of them in _x instead. _closure, the function
+    # a lesson-style node was given as _backward, is read only where _rule is None (op_method's
+    # nodes, which have a rule, leave it unset: one store fewer per node).
     __slots__ = ("data", "grad", "label", "_op", "_rule", "_x", "_y", "_closure")
     __array_ufunc__ = None  # NumPy scalars on the left of an operator defer to Value's methods
 
