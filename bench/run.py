@@ -55,6 +55,7 @@ WORKLOADS = {
     "mnist_epoch": ("MNIST, the same: one epoch of {mnist_steps} steps", "s", 1.0),
     "random": ("random graph of {random:,} ops: build + backward", "s", 1.0),
     "chain": ("chain of {chain:,} ops: build + backward", "s", 1.0),
+    "moons_hvp": ("moons demo's loss: a Hessian-vector product", "ms", 1e-3),
 }
 
 # The workloads timed per step: a step's time is the training loop's time over its steps.
@@ -73,6 +74,7 @@ CHECKS = {
     "mnist_epoch": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
     "random": ("output, sum of the leaves' gradients", ("check",)),
     "chain": ("output, gradient of the input", ("check",)),
+    "moons_hvp": ("loss, sum of H @ (1, ..., 1)", ("check",)),
 }
 
 NOT_MEANINGFUL = {
@@ -84,6 +86,8 @@ NOT_MEANINGFUL = {
     ("mnist_step", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
     ("mnist_epoch", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
     ("mnist_epoch", "eager"): f"seconds a step: the step row times {MNIST_EAGER_STEPS} of them",
+    ("moons_hvp", "0.1.0"): "0.1.0 has no gradients of gradients",
+    ("moons_hvp", "compiled"): "eager mode against PyTorch: one loss, nothing to batch",
 }
 
 FULL = {"readme": 10_000, "random": 1_000_000, "chain": 1_000_000, "moons_steps": 100, "rounds": 3}
@@ -303,6 +307,14 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
             if peer != "eager":
                 keep_best("mnist_epoch", peer, result)
 
+    print("moons demo's loss, a Hessian-vector product (grad with create_graph)", file=sys.stderr)
+    for _ in range(rounds):
+        for peer, command in (
+            ("eager", [python, PEER_SCRIPTS / "ours.py", "moons_hvp", "eager", setup, 3]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "moons_hvp", setup, 3]),
+        ):
+            keep_best("moons_hvp", peer, run_process(command, f"{peer:>8} moons_hvp", env=ours))
+
     for workload in ("random", "chain"):  # long enough to time once
         print(f"{workload}, {sizes[workload]:,} ops", file=sys.stderr)
         for name, peer in (("0.1.0", "0.1.0"), ("ours", "eager")):
@@ -318,7 +330,8 @@ def disagreements(results: dict) -> dict:
     the first peer, in ``PEERS`` order, that has them)."""
     found = {}
     for workload, (_, fields) in CHECKS.items():
-        ran = [(peer, results[workload][peer]) for peer in PEERS if _ran(results[workload].get(peer))]
+        row = results.get(workload, {})  # a run from before the workload existed has no row for it
+        ran = [(peer, row[peer]) for peer in PEERS if _ran(row.get(peer))]
         if not ran:
             continue
         reference_peer, reference = ran[0]
@@ -337,7 +350,7 @@ def speedup(slower: float | None, faster: float | None) -> float | None:
 
 
 def _seconds(results: dict, workload: str, peer: str, key: str = "seconds") -> float | None:
-    return results[workload].get(peer, {}).get(key)
+    return results.get(workload, {}).get(peer, {}).get(key)
 
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
@@ -433,7 +446,7 @@ def table(results: dict, sizes: dict) -> str:
     lines = [title, "", header, rule]
     for workload, (title, unit, unit_seconds) in WORKLOADS.items():
         key = "step_seconds" if workload in STEP_WORKLOADS else "seconds"
-        row = results[workload]
+        row = results.get(workload, {})
         baseline = _seconds(results, workload, "0.1.0", key) or _seconds(results, workload, "eager", key)
         cells = [_time_cell(row.get(peer, {"na": "not run"}), unit_seconds, key, baseline, notes) for peer in PEERS]
         lines.append(f"| {title.format(**sizes)} ({unit}) | " + " | ".join(cells) + " |")
@@ -444,7 +457,7 @@ def table(results: dict, sizes: dict) -> str:
     lines.append("|---|" + "---|" * len(PEERS) + "---|")
     different = disagreements(results)
     for workload, (what, fields) in CHECKS.items():
-        cells = [_computed(results[workload].get(peer, {}), fields) for peer in PEERS]
+        cells = [_computed(results.get(workload, {}).get(peer, {}), fields) for peer in PEERS]
         verdict = f"**NO**: {different[workload]}" if workload in different else "yes"
         lines.append(f"| {WORKLOADS[workload][0].format(**sizes)}: {what} | " + " | ".join(cells) + f" | {verdict} |")
     lines += ["", "## Targets (issues 5 and 15)", "", "| target | measured | met |", "|---|---|---|"]
@@ -479,7 +492,7 @@ def chart(results: dict, sizes: dict, path: Path) -> None:
             if seconds:
                 axes.text(x, seconds, _short_time(seconds), ha="center", va="bottom", fontsize=7, rotation=90)
             else:
-                missing = "failed" if "error" in results[workload].get(peer, {}) else "n/a"
+                missing = "failed" if "error" in results.get(workload, {}).get(peer, {}) else "n/a"
                 axes.text(x, floor, missing, ha="center", va="bottom", fontsize=7, rotation=90, color="0.4")
     axes.set_yscale("log")
     axes.set_ylim(floor / 2, max(t for row in times for t in row if t) * 10)  # room for the labels

@@ -121,6 +121,7 @@ SAFE_OPS = {
     "softplus": (1, lambda a: a.softplus()),
     "sin": (1, lambda a: a.sin()),
     "cos": (1, lambda a: a.cos()),
+    "sign": (1, lambda a: a.sign() * a),
     "sum": (3, lambda a, b, c: total([a, b, c])),
     "dot": (4, lambda a, b, c, d: dot([a, b], [c, d])),
 }

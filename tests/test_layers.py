@@ -18,6 +18,7 @@ PACKAGE = Path(micrograd.__file__).parent
 LAYERS = [
     {"_validate", "_extras", "_files", "ops"},  # argument checks, install hints, atomic writes, each op's mathematics
     {"engine"},  # Value, topological order, backward
+    {"gradients"},  # grad, hessian, hvp: the op rules run on Values (check's gradgradcheck uses them)
     {"check", "nn", "losses", "optim", "compile", "viz", "expression", "data"},  # built on Values
     {"export", "train", "__init__"},  # __init__: the package's front (Value, dot, total, gradcheck)
     {"plot"},

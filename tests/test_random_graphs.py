@@ -46,6 +46,7 @@ OPS = {
     "softplus": (1, lambda a: a.softplus(), lambda a: F.softplus(a, threshold=1000.0), lambda x, y: True),
     "sin": (1, lambda a: a.sin(), torch.sin, lambda x, y: True),
     "cos": (1, lambda a: a.cos(), torch.cos, lambda x, y: True),
+    "sign": (1, lambda a: a.sign(), torch.sign, lambda x, y: True),
     "total": (3, lambda *a: total(a), lambda *a: torch.stack(a).sum(), lambda x, y: True),
     "dot": (4, lambda a, b, c, d: dot([a, b], [c, d]), lambda a, b, c, d: a * c + b * d, lambda x, y: True),
 }

@@ -4,6 +4,7 @@
     python bench/peers/ours.py moons eager|compiled SETUP.json REPEATS
     python bench/peers/ours.py digits eager|compiled SETUP.json REPEATS
     python bench/peers/ours.py mnist eager|compiled SETUP.json REPEATS [STEPS]
+    python bench/peers/ours.py moons_hvp eager SETUP.json REPEATS
 
 Training runs ``micrograd.train.fit`` from the shared initial weights, REPEATS times (the best time
 counts; every run must give the same numbers), for the setup's steps or only the first STEPS. The eager README expression runs through
@@ -17,7 +18,9 @@ import time
 
 from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, training_data
 
-from micrograd.engine import Value
+from micrograd.engine import Value, dot
+from micrograd.gradients import grad
+from micrograd.losses import hinge, l2_penalty
 from micrograd.nn import MLP
 from micrograd.optim import OPTIMIZERS, LinearDecay
 from micrograd.train import evaluate, fit
@@ -87,6 +90,25 @@ def train(setup: dict, mode: str, repeats: int, steps: int | None = None) -> dic
     return best
 
 
+def moons_hvp(setup: dict, repeats: int) -> dict:
+    """The moons demo's loss (hinge + l2) on its training set at the initial weights, and its Hessian
+    times a vector of ones, by ``grad`` twice; best of ``repeats``."""
+    best = None
+    for repeat in range(repeats):
+        progress(f"run {repeat + 1}/{repeats}")
+        model = MLP.from_dict(setup["model"])
+        params = model.parameters()
+        started = time.perf_counter()
+        scores = [model(x) for x in setup["train"]["X"]]
+        loss = hinge(scores, [2.0 * t - 1.0 for t in setup["train"]["y"]]) + l2_penalty(params, setup["l2"])
+        gradient = grad(loss, params, create_graph=True)
+        product = grad(dot(gradient, [1.0] * len(params)), params)
+        seconds = time.perf_counter() - started
+        if best is None or seconds < best["seconds"]:
+            best = {"seconds": seconds, "check": [loss.data, sum(h.data for h in product)]}
+    return best
+
+
 if __name__ == "__main__":
     workload, mode = sys.argv[1:3]
     if workload == "readme" and mode == "compiled":
@@ -94,5 +116,7 @@ if __name__ == "__main__":
     elif workload in ("moons", "digits", "mnist") and mode in ("eager", "compiled"):
         steps = int(sys.argv[5]) if len(sys.argv) > 5 else None
         emit(train(load_setup(sys.argv[3], workload), mode, int(sys.argv[4]), steps))
+    elif workload == "moons_hvp" and mode == "eager":
+        emit(moons_hvp(load_setup(sys.argv[3], "moons"), int(sys.argv[4])))
     else:
         raise SystemExit(f"unknown workload {workload!r} {mode!r}")

@@ -4,6 +4,7 @@
     python bench/peers/pytorch.py moons SETUP.json REPEATS
     python bench/peers/pytorch.py digits SETUP.json REPEATS
     python bench/peers/pytorch.py mnist SETUP.json REPEATS
+    python bench/peers/pytorch.py moons_hvp SETUP.json REPEATS
 
 The network is ``micrograd.export.to_torch`` of the shared initial weights; the data, the mini-batches
 (``Dataset.batch_indices`` with the same seed) and the learning rates are the ones this engine trains
@@ -110,11 +111,32 @@ def train(setup: dict, repeats: int) -> dict:
     return best
 
 
+def moons_hvp(setup: dict, repeats: int) -> dict:
+    """The moons demo's loss at the initial weights and its Hessian times a vector of ones, by
+    ``torch.autograd.grad`` twice (the first with ``create_graph=True``); best of ``repeats``."""
+    X, y = tensors(setup["train"]["X"], setup["train"]["y"])
+    best = None
+    for repeat in range(repeats):
+        progress(f"run {repeat + 1}/{repeats}")
+        net = to_torch(MLP.from_dict(setup["model"]))
+        params = list(net.parameters())
+        started = time.perf_counter()
+        objective = hinge_objective(net(X).squeeze(1), 2.0 * y - 1.0, params, setup["l2"])
+        gradient = torch.autograd.grad(objective, params, create_graph=True)
+        product = torch.autograd.grad(sum(g.sum() for g in gradient), params)
+        seconds = time.perf_counter() - started
+        if best is None or seconds < best["seconds"]:
+            best = {"seconds": seconds, "check": [objective.item(), sum(h.sum().item() for h in product)]}
+    return best
+
+
 if __name__ == "__main__":
     workload = sys.argv[1]
     if workload == "readme":
         emit(readme(int(sys.argv[2]), int(sys.argv[3])))
     elif workload in ("moons", "digits", "mnist"):
         emit(train(load_setup(sys.argv[2], workload), int(sys.argv[3])))
+    elif workload == "moons_hvp":
+        emit(moons_hvp(load_setup(sys.argv[2], "moons"), int(sys.argv[3])))
     else:
         raise SystemExit(f"unknown workload {workload!r}")

@@ -184,7 +184,8 @@ Value.__sub__, Value.__rsub__ = op_method(ops.SUB), op_method(ops.SUB, reflected
 Value.__mul__, Value.__rmul__ = op_method(ops.MUL), op_method(ops.MUL, reflected=True)
 Value.__truediv__, Value.__rtruediv__ = op_method(ops.DIV), op_method(ops.DIV, reflected=True)
 Value.__neg__, Value.__rpow__ = op_method(ops.NEG), op_method(ops.POW_CONST_BASE, reflected=True)
-for _rule in (ops.ABS, ops.EXP, ops.LOG, ops.SQRT, ops.TANH, ops.SIGMOID, ops.RELU, ops.SOFTPLUS, ops.SIN, ops.COS):
+for _rule in (ops.ABS, ops.EXP, ops.LOG, ops.SQRT, ops.TANH, ops.SIGMOID, ops.RELU, ops.SOFTPLUS, ops.SIN, ops.COS,
+              ops.SIGN):
     setattr(Value, _rule.name, op_method(_rule))  # x.exp(), x.relu(), ...
 Value.__abs__ = Value.abs
 _pow, _sum, _dot = op_method(ops.POW), op_method(ops.SUM), op_method(ops.DOT)
