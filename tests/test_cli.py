@@ -79,11 +79,13 @@ def run_demo_process(tmp_path, stderr) -> tuple[subprocess.CompletedProcess, str
 
 
 def test_a_bar_on_a_terminal_and_plain_lines_in_a_log(tmp_path):
-    # In a log file: the summary lines, and not one carriage return of a bar.
+    # In a log file: a plain line per step of these three, and not one carriage return of a bar.
     with open(tmp_path / "log", "w") as log:
         done = run_demo_process(tmp_path / "a", log)
     assert done.returncode == 0
-    assert (tmp_path / "log").read_text() == ""
+    logged = (tmp_path / "log").read_text()
+    assert "\r" not in logged
+    assert [line.split("  ")[0] for line in logged.splitlines()] == [f"training {k}/3" for k in (1, 2, 3)]
     assert "\r" not in done.stdout and "final loss" in done.stdout
     # On a terminal (a pseudo-terminal here): the bar.
     master, child = pty.openpty()

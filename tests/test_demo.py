@@ -62,7 +62,9 @@ def test_default_demo_through_main(tmp_path, capsys):
     # the original demo: 100% training accuracy by step 40, loss 0.011 at step 100
     assert "train accuracy 100.0% (100% first at step 40)" in captured.out
     assert "final loss 0.0110" in captured.out
-    assert captured.err == ""  # stderr is not a terminal here: no bar (tests/test_cli.py shows one on a terminal)
+    # stderr is not a terminal here: a plain line at every tenth of the 100 steps, no bar's carriage returns
+    assert "\r" not in captured.err
+    assert [line.split("  ")[0] for line in captured.err.splitlines()] == [f"training {k}/100" for k in range(10, 101, 10)]
     assert decoded_size(out / "decision_boundary.png") == BOUNDARY_SIZE
     assert decoded_size(out / "training_curves.png") == CURVES_SIZE
     # the saved model scores the held-out points exactly as the summary says

@@ -200,13 +200,13 @@ def _progress_option(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--no-progress",
         action="store_true",
-        help="no progress bar (default: a bar when stderr is a terminal, nothing in a log)",
+        help="no progress (default: a bar when stderr is a terminal, a plain line per tenth of the run in a log)",
     )
 
 
-def _progress(args) -> bool:
-    """A bar only on a terminal: in a log file its redraws would be a line of carriage returns."""
-    return not args.no_progress and sys.stderr.isatty()
+def _progress(args) -> bool | str:
+    """A bar on a terminal; in a log file plain lines, where a bar's redraws would be carriage returns."""
+    return False if args.no_progress else True if sys.stderr.isatty() else "lines"
 
 
 def _expression_behind_dashes(argv: list[str]) -> list[str]:

@@ -115,7 +115,7 @@ def run_demo(
     seed: int = 1337,
     out: str | os.PathLike = "out",
     compiled: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> DemoResult:
     """Train on ``dataset`` ('moons', 'yinyang', 'digits', 'mnist'), print a summary, and write into
     ``out``: ``decision_boundary.png`` (2-D datasets) or ``test_predictions.png`` (images),

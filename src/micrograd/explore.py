@@ -87,7 +87,7 @@ def write_page(
     hidden: Sequence[int] = (8, 8),
     seed: int = 1337,
     expand_dot: bool = False,
-    progress: bool = True,
+    progress: bool | str = True,
 ) -> Path:
     """Train an MLP with ``hidden`` layer widths on ``dataset`` for ``steps`` steps and write the page.
 

@@ -307,7 +307,8 @@ def _combine(node: ast.AST, inputs: list, source: _Source, variables: dict[str, 
         return _Number(out.data, _shorten(source.segment(node)))
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         # A number on either side stays a plain number, which the engine gives no derivative: x ** 2
-        # at x < 0 must not ask for log(x). Its constant leaf still gets its text as label.
+        # at x < 0 must not ask for log(x). x ** 2 is one node over x; the leaf of a constant base
+        # (2 ** x) gets its text as label.
         left, right = inputs
         out = (left.value if isinstance(left, _Number) else left) ** (
             right.value if isinstance(right, _Number) else right

@@ -61,7 +61,7 @@ def fit(
     schedule=None,
     l2: float = 0.0,
     seed: int = 0,
-    progress: bool = True,
+    progress: bool | str = True,
     compiled: bool = False,
     callback: Callable[[int, History], None] | None = None,
 ) -> History:
@@ -71,7 +71,8 @@ def fit(
     grads, ``backward()``, ``optimizer.step()``, then ``schedule.step()`` if given. ``batch_size``
     None (or at least the data size) uses the whole set every step; otherwise the data is shuffled
     with ``random.Random(seed)`` and visited batch by batch, epoch after epoch. ``callback(k,
-    history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy.
+    history)`` runs after step k (from 0). ``progress`` shows a bar with the loss and accuracy;
+    ``progress="lines"`` prints a plain line at every tenth of the run instead (for a log file).
 
     ``compiled=True`` runs each batch through one compiled program (``micrograd.compile``), and a
     micrograd optimizer keeps the parameters and its state in NumPy arrays between steps
@@ -388,9 +389,26 @@ class _NoProgress:
         pass
 
 
-def _progress_bar(total: int, *, enabled: bool):
+class _LogLines:
+    """A plain line at every tenth of the run, for a log file, where a bar's redraws would be junk."""
+
+    def __init__(self, total: int):
+        self.total, self.done, self.every = total, 0, max(1, total // 10)
+
+    def update(self, loss: float, acc: float) -> None:
+        self.done += 1
+        if self.done % self.every == 0 or self.done == self.total:
+            print(f"training {self.done}/{self.total}  loss {loss:.4f}  accuracy {acc:.1%}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, *, enabled: bool | str):
     if not enabled:
         return _NoProgress()
+    if enabled == "lines":
+        return _LogLines(total)
     try:
         from tqdm.auto import tqdm
     except ImportError:
