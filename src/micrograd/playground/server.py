@@ -117,9 +117,8 @@ class Sessions:
             return
         idle = min(self._tabs, key=lambda key: self._tabs[key].last_used)
         if time.monotonic() - self._tabs[idle].last_used < self.idle_seconds:
-            raise RequestError(
-                HTTPStatus.SERVICE_UNAVAILABLE, f"this playground already serves {self.limit} tabs: close one and reload"
-            )
+            message = f"this playground already serves {self.limit} tabs: close one and reload"
+            raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, message)
         del self._tabs[idle]
 
     def get(self, key) -> _Tab:

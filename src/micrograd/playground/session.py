@@ -435,7 +435,8 @@ class Session:
         except ArithmeticError as error:
             vars(self).clear()
             vars(self).update(before)
-            raise ValueError(f"with these points the losses overflow ({error}): a label or a weight is too large") from None
+            message = f"with these points the losses overflow ({error}): a label or a weight is too large"
+            raise ValueError(message) from None
 
     def _switch_to(self, problem: Problem, new_model: bool) -> None:
         self.problem = problem
