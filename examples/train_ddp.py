@@ -34,11 +34,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1337)
     parser.add_argument("--out", default=os.path.join("out", "ddp"), help="folder for the models (default out/ddp)")
     args = parser.parse_args()
-    if "RANK" in os.environ:  # started by torchrun, which gives every process its rank and the address
-        train(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), "env://", args)
-        return
-    if args.processes < 1:
+    by_torchrun = "RANK" in os.environ  # torchrun gives every process its rank and the address
+    processes = int(os.environ["WORLD_SIZE"]) if by_torchrun else args.processes
+    if processes < 1:
         parser.error("--processes must be at least 1")
+    if args.batch_size < processes:  # a process with no samples would have a loss of NaN
+        parser.error(f"--batch-size must be at least the number of processes ({processes}): each takes a share "
+                     f"of every batch, got {args.batch_size}")
+    if by_torchrun:
+        train(int(os.environ["RANK"]), processes, "env://", args)
+        return
     import torch.multiprocessing
 
     address = f"tcp://127.0.0.1:{free_port()}"
@@ -59,6 +64,7 @@ def train(rank: int, world_size: int, address: str, args) -> None:
     from torch.nn.parallel import DistributedDataParallel
 
     from micrograd import data
+    from micrograd._files import write_atomically
     from micrograd.export import from_torch, to_torch
     from micrograd.nn import MLP
     from micrograd.train import evaluate
@@ -97,8 +103,7 @@ def train(rank: int, world_size: int, address: str, args) -> None:
     trained.save(os.path.join(args.out, f"rank-{rank}.json"))
     if rank == 0:
         trained.save(os.path.join(args.out, "model.json"))
-        with open(os.path.join(args.out, "losses.json"), "w", encoding="utf-8") as file:
-            json.dump(losses, file)
+        write_atomically(os.path.join(args.out, "losses.json"), json.dumps(losses))
         test_loss, test_accuracy = evaluate(trained, splits.test, "cross_entropy", compiled=True)
         print(
             f"{world_size} processes, {args.steps} steps of {args.batch_size}: loss {losses[0]:.4f} -> "

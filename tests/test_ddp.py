@@ -76,3 +76,15 @@ def test_ddp_took_the_steps_of_one_process_on_the_whole_batches(ddp_run):
     for (w, b), (expected_w, expected_b) in zip(ours, expected):
         assert [v.data for v in w] == pytest.approx(expected_w, rel=1e-9, abs=1e-12)
         assert b.data == pytest.approx(expected_b, rel=1e-9, abs=1e-12)
+
+
+def test_a_batch_smaller_than_the_processes_is_refused(tmp_path):
+    """With --batch-size 1 on 2 processes one of them would get no samples (a loss of NaN)."""
+    args = [arg if arg != "64" else "1" for arg in ARGS]
+    finished = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "train_ddp.py"), *args, "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert finished.returncode == 2, finished.stderr[-3000:]
+    assert "--batch-size must be at least the number of processes (2)" in finished.stderr
+    assert not any(tmp_path.iterdir())

@@ -26,9 +26,9 @@ from micrograd.losses import hinge
 from micrograd.nn import MLP
 from micrograd.optim import SGD
 from micrograd.playground import server as server_module
-from micrograd.playground.problems import PROBLEMS, make_problem
+from micrograd.playground.problems import PROBLEMS, make_problem, point_rows
 from micrograd.playground.server import RateLimit, make_server
-from micrograd.playground.session import GRID, Session, Settings, backprop_steps
+from micrograd.playground.session import GRID, Diverged, Session, Settings, backprop_steps
 
 pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
@@ -142,6 +142,48 @@ def test_a_diverging_run_stops_with_a_message():
     with pytest.raises(ArithmeticError, match="training stopped at step 4: .*overflows"):
         session.train(5, seconds=60)
     assert session.step == 3
+
+
+def test_a_run_that_diverges_part_way_keeps_and_reports_its_steps():
+    """Linear units at lr 1 on circle: 14 steps run before the weights are too large for the losses
+    of the whole set; step 15 overflows on its batch."""
+    settings = Settings().changed({"dataset": "circle", "lr": 1, "activations": ["linear", "linear"], "batch_size": 10})
+    session = Session(settings)
+    with pytest.raises(Diverged, match="training stopped after step 14: the losses overflow") as stopped:
+        session.train(14, seconds=60)
+    assert stopped.value.steps == session.step == 14
+    with pytest.raises(Diverged, match="training stopped at step 15") as stopped:
+        session.train(5, seconds=60)
+    assert stopped.value.steps == 0 and session.step == 14
+    session = Session(settings)
+    with pytest.raises(Diverged, match="training stopped at step 15") as stopped:
+        session.train(50, seconds=60)
+    assert stopped.value.steps == session.step == 14  # the steps that ran are kept, and said so
+
+
+def test_a_change_whose_losses_overflow_is_refused_and_changes_nothing():
+    session = Session(Settings().changed({"dataset": "plane", "hidden": [1], "activations": ["linear"]}))
+    rows, history, version = point_rows(session.problem), list(session.history), session.data_version
+    with pytest.raises(ValueError, match=r"label must be from -1e\+06 to 1e\+06, got 1e\+200"):
+        session.add_point(0, 0, 1e200, "train")
+    weight = session.model.layers[0].neurons[0].w[0]
+    start = weight.data
+    with pytest.raises(ValueError, match=r"value 1e\+300 is too large: the losses overflow"):
+        session.set_parameter(0, 0, 0, 1e300)
+    assert weight.data == start
+    assert (point_rows(session.problem), session.history, session.data_version) == (rows, history, version)
+    # A weight that makes each set's sum of squared errors 0.6 of the largest float (the losses are
+    # proportional to its square): twice the training points overflow that sum.
+    session.set_parameter(0, 0, 0, 1e150)
+    losses = session.history[-1][1]
+    largest = max(len(getattr(session.problem, part)) * losses[f"{part}_loss"] for part in ("train", "test"))
+    session.set_parameter(0, 0, 0, 1e150 * math.sqrt(0.6 * sys.float_info.max / largest))
+    history, version = list(session.history), session.data_version
+    with pytest.raises(ValueError, match="with these points the losses overflow"):
+        session.set_points(rows + [row for row in rows if row[3] == "train"])
+    assert (point_rows(session.problem), session.history, session.data_version) == (rows, history, version)
+    session.add_point(0, 0, 0.5, "train")  # at x1 = 0 the huge weight adds nothing: the session works on
+    assert len(point_rows(session.problem)) == len(rows) + 1 and session.data_version == version + 1
 
 
 def test_frame_heatmaps_are_the_model_outputs_on_the_grid():
@@ -289,7 +331,8 @@ def test_bad_requests_get_a_4xx_and_a_message(server):
     big = json.dumps({"session": key, "settings": {"dataset": "x" * 20000}}).encode()
     cases = [
         ("GET", "/nowhere", None, {}, None, 404, "no page at /nowhere"),
-        ("GET", "/assets/../server.py", None, {}, None, 404, "no page"),
+        # a file that exists, with a suffix the server serves: only the "/" guard refuses it
+        ("GET", "/assets/../explore_assets/explore.js", None, {}, None, 404, "no page"),
         ("GET", "/api/train", None, {}, None, 405, "takes a POST"),
         ("PUT", "/api/train", {}, {}, None, 405, "PUT is not supported"),
         ("POST", "/api/nothing", {}, {}, None, 404, "no API at /api/nothing"),
@@ -318,6 +361,14 @@ def test_bad_requests_get_a_4xx_and_a_message(server):
     connection.putheader("Content-Type", "application/json")
     connection.endheaders()
     assert connection.getresponse().status == 411
+    # "²" is a digit to str.isdigit but not to int(); 5,000 digits are past int()'s limit
+    for length in ("\u00b2", "9" * 5000):
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=10)
+        connection.putrequest("POST", "/api/train", skip_accept_encoding=True)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", length.encode("utf-8"))
+        connection.endheaders()
+        assert connection.getresponse().status == 411, length[:10]
 
 
 def test_without_graphviz_the_graph_says_what_to_install(server, monkeypatch):
@@ -347,11 +398,23 @@ def test_other_sites_cannot_drive_it(server):
     assert request(server, "POST", "/api/session", {}, headers=origin)[0] == 200
 
 
+def test_numbers_too_large_for_the_losses_get_a_400(server):
+    key = open_session(server, dataset="plane", hidden=[1], activations=["linear"])
+    status, answer = request(server, "POST", "/api/points", {"session": key, "add": [0, 0, 1e200, "train"]})
+    assert status == 400 and "label must be from" in answer["error"]
+    status, answer = request(server, "POST", "/api/parameter",
+                             {"session": key, "layer": 0, "neuron": 0, "weight": 0, "value": 1e300})  # fmt: skip
+    assert status == 400 and "value 1e+300 is too large" in answer["error"]
+
+
 def test_sessions_are_bounded_and_separate(server, monkeypatch):
     monkeypatch.setattr(server.sessions, "limit", 2)
     first, second = open_session(server), open_session(server, dataset="xor")
+    built = []
+    monkeypatch.setattr(server_module, "Session", lambda *args: built.append(args) or Session(*args))
     status, answer = request(server, "POST", "/api/session", {})
     assert status == 503 and "already serves 2 tabs" in answer["error"]
+    assert built == [], "a refused tab costs no session (and no compile)"
     status, frame = request(server, "POST", "/api/train", {"session": first, "steps": 30})
     assert status == 200 and frame["step"] == 30 and frame["trained"] == 30
     status, other = request(server, "POST", "/api/train", {"session": second, "steps": 0})

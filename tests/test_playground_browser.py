@@ -627,3 +627,26 @@ def test_a_saved_session_comes_back_and_the_exported_script_predicts_what_the_pa
     train, test = page_points(driver)
     engine = [model([HAND_FEATURES[name](x, y) for name in features]).data for x, y, _ in train + test]
     assert [p[0] for p in predictions["points"]] == pytest.approx(engine, rel=1e-12, abs=1e-14)
+
+
+
+def test_a_page_kept_for_back_and_forward_keeps_its_session_and_comes_back_with_a_fresh_one(driver, server):
+    """Leaving a page that the browser keeps in its back/forward cache (``pagehide`` with
+    ``persisted``) must not close its session; coming Back (``pageshow`` with ``persisted``) starts
+    afresh, as the server may have dropped the idle session meanwhile. Chromium keeps no page served
+    with ``Cache-Control: no-store`` (this server's), so the events are the page's own, made here."""
+    from micrograd.playground.server import RequestError
+
+    open_page(driver, server)
+    key = driver.execute_script("return window.playground.session")
+    driver.execute_script("window.dispatchEvent(new PageTransitionEvent('pagehide', {persisted: true}))")
+    time.sleep(0.5)  # the time a goodbye takes to arrive
+    assert server.sessions.get(key).session.step == 0, "the session is still open"
+    driver.execute_script("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    wait(driver, lambda: driver.execute_script("return window.playground?.session") not in (None, key))
+    wait(driver, lambda: driver.execute_script("return window.playground.frame !== null"))
+    click(driver, "step")
+    wait(driver, lambda: text(driver, "step-count") == "1", what="a step after coming back")
+    assert session_of(driver, server).step == 1
+    with pytest.raises(RequestError):  # the page that went said goodbye for its session
+        server.sessions.get(key)

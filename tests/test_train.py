@@ -431,6 +431,23 @@ def test_a_callback_sees_the_weights_of_each_step_and_may_change_them():
     assert abs(seen[4][0][0] - shrunk) < 0.1 < abs(seen[4][0][0] - before)
 
 
+def test_what_a_failing_callback_set_is_kept_by_compiled_fit():
+    """A callback that changes the weights and then raises: fit stops with its error, and the
+    weights are the callback's (the arrays inside are not written back over them)."""
+    train = data.load("moons", n_samples=60, seed=2).train
+    model = MLP(2, [6, 1], seed=4)
+
+    def callback(k, history):
+        for p in model.parameters():
+            p.data = 0.25
+        raise RuntimeError("stop here")
+
+    with pytest.raises(RuntimeError, match="stop here"):
+        fit(model, train, loss="hinge", optimizer=Adam(model.parameters(), lr=0.05), steps=5, batch_size=16,
+            seed=1, progress=False, compiled=True, callback=callback)  # fmt: skip
+    assert [p.data for p in model.parameters()] == [0.25] * len(model.parameters())
+
+
 def test_compiled_fit_calls_the_step_of_an_optimizer_that_has_its_own():
     class Counting(SGD):
         calls = 0

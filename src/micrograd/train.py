@@ -174,6 +174,7 @@ class _CompiledTraining:
         self.l2, self.optimizer, self.params = l2, optimizer, model.parameters()
         on_arrays = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step
         self.arrays = optimizer.arrays() if on_arrays else None
+        self.ahead = False  # have the arrays stepped since the Values last caught up?
 
     def step(self, indices: list[int] | None) -> tuple[float, float]:
         """As ``_EagerTraining.step``; the gradients land in the parameters' ``.grad`` as
@@ -200,12 +201,15 @@ class _CompiledTraining:
         else:
             params = optimizer.params
             arrays.step(np.fromiter((p.grad for p in params), dtype=np.float64, count=len(params)))
+            self.ahead = True
         return value, _accuracy_of_outputs(self.program.aux, labels)
 
     def sync(self) -> None:
-        """Bring the Values' ``.data`` and the optimizer's state up to date."""
-        if self.arrays is not None:
+        """Bring the Values' ``.data`` and the optimizer's state up to date: only if steps ran since
+        the last sync, so what a callback set (before it raised, say) is not written over."""
+        if self.ahead:
             self.arrays.sync()
+            self.ahead = False
 
     def resume(self) -> None:
         """Carry on from the Values and the optimizer as they are now (a callback may have changed them)."""

@@ -26,6 +26,7 @@ SAMPLES = 500  # TensorFlow Playground's NUM_SAMPLES_CLASSIFY
 TRAIN_PERCENT = 50  # its default percTrainData
 MAX_POINTS = 2000  # the user's own points, from clicks, a CSV file, a link or a session file
 MAX_CSV_BYTES = 200_000
+MAX_LABEL = 1e6  # a regression label; far past it, the squared errors would overflow
 CSV_HEADER = ["x1", "x2", "label", "part"]
 
 
@@ -206,6 +207,8 @@ def _checked_point(row, problem: Problem, where: str) -> tuple:
         raise ValueError(f"{where}: ({x}, {y}) is outside the picture, [{low}, {high}] on both axes")
     if problem.classes is None:
         label = finite_number(label, f"{where}: label")  # usually in [-1, 1]; noise carries some past it
+        if abs(label) > MAX_LABEL:
+            raise ValueError(f"{where}: label must be from {-MAX_LABEL:g} to {MAX_LABEL:g}, got {label:g}")
     elif isinstance(label, bool) or label not in range(problem.classes):
         raise ValueError(f"{where}: label must be a class from 0 to {problem.classes - 1}, got {label!r}")
     if part not in ("train", "test"):

@@ -102,20 +102,24 @@ class Sessions:
         return len(self._tabs)
 
     def open(self, settings: Settings, points: list | None = None) -> tuple[str, _Tab]:
+        with self._lock:
+            self._make_room()  # a refusal costs no session: building one takes a compile
         session = Session(settings, points)  # built outside the table's lock: it takes a few milliseconds
         with self._lock:
-            if len(self._tabs) >= self.limit:
-                now = time.monotonic()
-                idle = min(self._tabs, key=lambda key: self._tabs[key].last_used)
-                if now - self._tabs[idle].last_used < self.idle_seconds:
-                    raise RequestError(
-                        HTTPStatus.SERVICE_UNAVAILABLE,
-                        f"this playground already serves {self.limit} tabs: close one and reload",
-                    )
-                del self._tabs[idle]
+            self._make_room()  # again: other tabs may have opened meanwhile
             key = secrets.token_urlsafe(16)
             tab = self._tabs[key] = _Tab(session)
         return key, tab
+
+    def _make_room(self) -> None:
+        """Room for one more tab (dropping the longest idle one if the table is full), else a 503."""
+        if len(self._tabs) < self.limit:
+            return
+        idle = min(self._tabs, key=lambda key: self._tabs[key].last_used)
+        if time.monotonic() - self._tabs[idle].last_used < self.idle_seconds:
+            message = f"this playground already serves {self.limit} tabs: close one and reload"
+            raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, message)
+        del self._tabs[idle]
 
     def get(self, key) -> _Tab:
         with self._lock:
@@ -266,8 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         if content_type != "application/json":
             raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
         length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header is needed")
+        # ASCII digits only ("²" is a digit to str.isdigit but not to int), and few enough for int()
+        if length is None or not (length.isascii() and length.isdigit() and len(length) <= 18):
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "a Content-Length header (a number of bytes) is needed")
         handler, fields, limit = route
         if int(length) > limit:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {limit} bytes")
@@ -347,7 +352,7 @@ def _train(tab: _Tab, body: dict) -> dict:
         done = tab.session.train(granted, seconds=TRAIN_SECONDS)
         error = None
     except Diverged as problem:
-        done, error = 0, str(problem)
+        done, error = problem.steps, str(problem)
     return _frame(tab, body, trained=done, error=error)
 
 

@@ -142,7 +142,12 @@ _MODEL_SETTINGS = ("hidden", "activations", "features", "resets")  # a change st
 
 
 class Diverged(ArithmeticError):
-    """Training stopped: a number left the float range (too large a learning rate, usually)."""
+    """Training stopped: a number left the float range (too large a learning rate, usually).
+    ``steps``: how many steps ran (and are recorded) before it stopped."""
+
+    def __init__(self, message: str, steps: int):
+        super().__init__(message)
+        self.steps = steps
 
 
 class Session:
@@ -214,17 +219,23 @@ class Session:
         if weight is not None and not 0 <= whole_number(weight, "weight") < len(unit.w):
             raise ValueError(f"weight must be 0 to {len(unit.w) - 1} (or null for the bias), got {weight}")
         value = finite_number(value, "value")
-        (unit.b if weight is None else unit.w[weight]).data = value
-        self._record()
+        parameter = unit.b if weight is None else unit.w[weight]
+        old, parameter.data = parameter.data, value
+        try:
+            self._record()
+        except ArithmeticError:
+            parameter.data = old
+            raise ValueError(f"value {value:g} is too large: the losses overflow") from None
 
     def train(self, steps: int, *, seconds: float) -> int:
         """Up to ``steps`` training steps, stopping early after ``seconds``; returns how many ran.
 
-        Raises ``Diverged`` (weights unchanged by the failed step) when a number overflows.
+        Raises ``Diverged`` (weights unchanged by the failed step; its ``steps`` ran and are recorded)
+        when a number overflows.
         """
-        done, deadline = 0, time.perf_counter() + seconds
+        done, failure, deadline = 0, None, time.perf_counter() + seconds
         inputs, targets = self._inputs["train"], self._targets["train"]
-        while done < steps and (done == 0 or time.perf_counter() < deadline):
+        while failure is None and done < steps and (done == 0 or time.perf_counter() < deadline):
             batch = next(self._batches)
             try:
                 scores = [self.model(inputs[i]) for i in batch]
@@ -233,11 +244,17 @@ class Session:
                 loss.backward()
                 self.optimizer.step()
             except (ArithmeticError, ValueError) as error:
-                raise Diverged(f"training stopped at step {self.step + 1}: {error}") from None
-            self.step += 1
-            done += 1
-        if done:
-            self._record()
+                failure = f"training stopped at step {self.step + 1}: {error}"
+            else:
+                self.step += 1
+                done += 1
+        if done:  # the steps that ran are kept, so they are recorded, even when a later one failed
+            try:
+                self._record()
+            except ArithmeticError as error:
+                failure = failure or f"training stopped after step {self.step}: the losses overflow ({error})"
+        if failure is not None:
+            raise Diverged(failure, steps=done)
         return done
 
     def _penalty(self) -> Value | float:
@@ -410,7 +427,18 @@ class Session:
         self._use_problem(problem if points is None else with_points(problem, points), new_model=True)
 
     def _use_problem(self, problem: Problem, *, new_model: bool = False) -> None:
-        """Train on ``problem``'s points from now on: with a new network, or the same one going on."""
+        """Train on ``problem``'s points from now on: with a new network, or the same one going on.
+        Points whose losses overflow raise ``ValueError`` and leave the session as it was."""
+        before = dict(vars(self))  # every change below is an attribute set anew, so this undoes them
+        try:
+            self._switch_to(problem, new_model)
+        except ArithmeticError as error:
+            vars(self).clear()
+            vars(self).update(before)
+            message = f"with these points the losses overflow ({error}): a label or a weight is too large"
+            raise ValueError(message) from None
+
+    def _switch_to(self, problem: Problem, new_model: bool) -> None:
         self.problem = problem
         self.data_version += 1
         if problem.classes is None:  # a regression: the labels are the targets

@@ -872,11 +872,15 @@ async function start() {
   // A link pasted into this tab changes only the fragment: start again from it (the page's own
   // updates of the fragment use replaceState, which fires no hashchange).
   window.addEventListener("hashchange", () => location.reload());
-  // Say goodbye when the tab goes, so the server drops this session at once.
-  window.addEventListener("pagehide", () => {
+  // Say goodbye when the tab goes, so the server drops this session at once; not when the browser
+  // keeps the page for Back (persisted): coming back to it, start afresh from the link, as the
+  // server may have dropped the idle session meanwhile (the reload says goodbye for it).
+  window.addEventListener("pagehide", (event) => {
+    if (event.persisted) return;
     fetch("/api/close", {method: "POST", keepalive: true, headers: {"Content-Type": "application/json"},
       body: JSON.stringify({session: state.session})});
   });
+  window.addEventListener("pageshow", (event) => { if (event.persisted) location.reload(); });
 }
 
 start().catch((error) => message(`could not start: ${error.message}`));
