@@ -34,10 +34,10 @@ from micrograd.engine import Value, topological_order
 _RAISE = dict(over="raise", divide="raise", invalid="raise", under="ignore")
 
 # The first call traces fn again on samples of its batch until it has traced this many nodes
-# (about 0.15 s): all 100 samples of the moons demo's model (442 nodes each), all 32 of a digits
-# mini-batch (2,651 nodes each), the first 37 of a larger digits batch; one sample of a model with
-# more nodes than this.
-_CHECK_NODES = 100_000
+# (about 30 ms, once per program; 100,000 cost 70 ms, most of a 100-step moons run's compiled time):
+# the first 45 samples of the moons demo's model (442 nodes each), 7 of a digits batch (2,651
+# nodes each); one sample of a model with more nodes than this.
+_CHECK_NODES = 20_000
 
 # The value and gradient buffers a Program keeps for batch sizes other than the current one.
 _SPARE_BUFFER_BYTES = 64 * 1024 * 1024
