@@ -25,6 +25,8 @@ from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, LinearDecay
 from micrograd.viz import format_number, to_dot
 
+from _serving import headless_chromium
+
 pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
 pytest.importorskip("graphviz")
@@ -40,14 +42,6 @@ SETTINGS = {
 }
 MOONS_STEPS = 6
 YINYANG_STEPS = 2
-BROWSER_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1000",
-]
 RECORD = re.compile(r'^\t(n\d+) \[label="(?:\{ )?(.*) \| data (\S+) \| grad (\S+)(?: \})?" shape=record\]$')
 
 
@@ -279,34 +273,10 @@ def test_cli_explore_writes_the_page(tmp_path, capsys):
 # ---- The page in Chromium ---------------------------------------------------------------------------
 
 
-def _browser_binary() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory):
-    binary = _browser_binary()
-    if binary is None:
-        pytest.skip("no Chromium or Chrome binary on this machine (Debian: apt install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver")
-    assert driver_path, f"{binary} is installed but chromedriver is not (Debian: apt install chromium-driver)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in BROWSER_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile"), "1400,1000") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_page(driver, page: Path) -> None:

@@ -27,8 +27,10 @@ from micrograd.nn import MLP
 from micrograd.optim import SGD
 from micrograd.playground import server as server_module
 from micrograd.playground.problems import PROBLEMS, make_problem, point_rows
-from micrograd.playground.server import RateLimit, make_server
+from micrograd.playground.server import RateLimit
 from micrograd.playground.session import GRID, Diverged, Session, Settings, backprop_steps
+
+from _serving import running_playground
 
 pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
@@ -293,15 +295,8 @@ def test_point_graph_numbers_are_the_engines(view):
 
 @pytest.fixture()
 def server():
-    instance = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=instance.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running_playground() as instance:
         yield instance
-    finally:
-        instance.shutdown()
-        instance.server_close()
-        thread.join(5)
 
 
 def request(server, method, path, body=None, headers=None, raw=None):

@@ -9,7 +9,6 @@ local derivative from a table written by hand below.
 import json
 import math
 import shutil
-import threading
 import time
 import urllib.request
 
@@ -19,8 +18,9 @@ from micrograd import Value
 from micrograd.engine import topological_order
 from micrograd.losses import hinge, hinge_sample
 from micrograd.nn import MLP
-from micrograd.playground.server import make_server
 from micrograd.viz import graph_nodes
+
+from _serving import headless_chromium, running_playground
 
 pytest.importorskip("numpy")
 pytest.importorskip("sklearn")
@@ -28,14 +28,6 @@ pytest.importorskip("selenium")
 if shutil.which("dot") is None:
     pytest.fail("Graphviz's dot program is missing: the set-up installs it (Debian: apt install graphviz)")
 
-BROWSER_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-dev-shm-usage",
-    "--window-size=1400,1300",
-]
 # Each op's local derivatives, by hand: d(out)/d(input) for each input, from the inputs and out.
 LOCAL = {
     "+": lambda out, x, y: (1.0, 1.0),
@@ -49,38 +41,15 @@ LOCAL = {
 
 @pytest.fixture(scope="module")
 def server():
-    instance = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=instance.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with running_playground() as instance:
         yield instance
-    finally:
-        instance.shutdown()
-        instance.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")
 def driver(server, tmp_path_factory):
-    binary = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
-    if binary is None:
-        pytest.skip("no Chromium or Chrome on this machine (Debian: apt install chromium chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    driver_path = shutil.which("chromedriver")
-    assert driver_path, f"{binary} is installed but chromedriver is not (Debian: apt install chromium-driver)"
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in BROWSER_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(driver_path), options=options)
-    browser.set_page_load_timeout(60)
-    try:
+    with headless_chromium(tmp_path_factory.mktemp("chromium-profile"), "1400,1300") as browser:
         open_page(browser, server)
         yield browser
-    finally:
-        browser.quit()
 
 
 def open_page(browser, server) -> None:
