@@ -321,6 +321,19 @@ def open_session(server, **settings):
     return answer["session"]
 
 
+def test_a_diverged_model_gets_a_409_that_says_to_reset_and_reset_recovers(server):
+    # Linear units at lr 1 on circle: after 14 steps the weights are too large for the picture's numbers.
+    key = open_session(server, dataset="circle", lr=1, activations=["linear", "linear"], batch_size=10)
+    status, answer = request(server, "POST", "/api/train", {"session": key, "steps": 14})
+    assert status == 409 and "overflow" in answer["error"] and "reset" in answer["error"], answer
+    status, answer = request(server, "POST", "/api/train", {"session": key, "steps": 1})
+    assert status == 409, answer  # still diverged: the same answer, never a 500
+    status, answer = request(server, "POST", "/api/reset", {"session": key})
+    assert status == 200 and answer["step"] == 0
+    status, answer = request(server, "POST", "/api/train", {"session": key, "steps": 1})
+    assert status == 200 and answer["trained"] == 1 and answer["step"] == 1
+
+
 def test_bad_requests_get_a_4xx_and_a_message(server):
     key = open_session(server)
     big = json.dumps({"session": key, "settings": {"dataset": "x" * 20000}}).encode()

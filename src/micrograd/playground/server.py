@@ -290,6 +290,10 @@ class _Handler(BaseHTTPRequestHandler):
             answer = handler(self.server.sessions, body)
         except (TypeError, ValueError) as error:  # an argument the library refused, by name
             raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
+        except ArithmeticError as error:  # a diverged model: its picture overflows until it is reset
+            raise RequestError(
+                HTTPStatus.CONFLICT, f"the model's numbers overflow ({error}): reset it, or lower the learning rate"
+            ) from None
         return HTTPStatus.OK, "application/json", _json(answer)
 
 
