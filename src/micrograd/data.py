@@ -85,6 +85,10 @@ class Dataset:
                 raise IndexError(
                     f"dataset {self.name!r}: indices[{k}] is {i}, outside 0..{len(self) - 1} ({len(self)} samples)"
                 )
+        return self._take(indices)
+
+    def _take(self, indices: Sequence[int]) -> Dataset:
+        """``subset`` for indices this library made itself (a batch of its own shuffle): no checks."""
         X, y = self.X, self.y
         return Dataset._checked([X[i] for i in indices], [y[i] for i in indices], self.num_classes, self.name)
 
@@ -92,7 +96,7 @@ class Dataset:
         """One pass over the data in a random order (drawn from ``rng``), ``batch_size`` samples at a
         time; the last batch holds what is left over."""
         for indices in self.batch_indices(batch_size, rng):
-            yield self.subset(indices)
+            yield self._take(indices)
 
     def batch_indices(self, batch_size: int, rng: random.Random) -> Iterator[list[int]]:
         """The indices of the samples of each batch ``batches`` yields (for the same ``rng`` state)."""

@@ -138,7 +138,7 @@ class _EagerTraining:
     def step(self, indices: list[int] | None) -> tuple[float, float]:
         """Forward the batch (``None``: the whole training set), backward, and the optimizer's step;
         returns the loss and the batch's accuracy before the step."""
-        batch = self.train if indices is None else self.train.subset(indices)
+        batch = self.train if indices is None else self.train._take(indices)
         targets = self.full_targets if indices is None else self.make_targets(batch.y)
         scores = [self.model(x) for x in batch.X]
         objective = self.loss_fn(scores, targets)
