@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["to_torch", "from_torch"]
 
 # micrograd activation name -> torch.nn module class name
-_TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
+TORCH_ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}
 
 
 def to_torch(model: MLP) -> torch.nn.Sequential:
@@ -36,7 +36,7 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
             linear.bias.copy_(torch.tensor(saved["b"], dtype=torch.float64))
         modules.append(linear)
         if layer.activation is not None:
-            modules.append(getattr(torch.nn, _TORCH_ACTIVATIONS[layer.activation])())
+            modules.append(getattr(torch.nn, TORCH_ACTIVATIONS[layer.activation])())
     return torch.nn.Sequential(*modules)
 
 
@@ -49,7 +49,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
     """
     import torch
 
-    names = {getattr(torch.nn, cls): name for name, cls in _TORCH_ACTIVATIONS.items()}
+    names = {getattr(torch.nn, cls): name for name, cls in TORCH_ACTIVATIONS.items()}
     if isinstance(module, torch.nn.Linear):
         parts = [("0", module)]
     elif isinstance(module, torch.nn.Sequential):
@@ -77,7 +77,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
                 raise ValueError(f"layer {position} ({type(part).__name__}) is a second activation after one Linear")
             activations[-1] = names[type(part)]
         else:
-            supported = "Linear, " + ", ".join(_TORCH_ACTIVATIONS.values()) + ", Identity"
+            supported = "Linear, " + ", ".join(TORCH_ACTIVATIONS.values()) + ", Identity"
             raise ValueError(f"layer {position} ({type(part).__name__}) is not supported; an MLP has only {supported}")
     if not linears:
         raise ValueError("from_torch: the module has no Linear layer")

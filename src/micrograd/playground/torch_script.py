@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from micrograd.export import _TORCH_ACTIVATIONS
+from micrograd.export import TORCH_ACTIVATIONS
 from micrograd.nn import MLP
 from micrograd.playground.features import FEATURES
 
@@ -75,7 +75,7 @@ if __name__ == "__main__":
 def torch_script(model: MLP, points: list[list[float]], bounds: tuple[float, float], grid: int) -> str:
     """The script's text for ``model`` (whose ``inputs`` name its features), predicting at ``points``."""
     weights = model.to_dict()["weights"]
-    activations = [_TORCH_ACTIVATIONS[layer.activation] if layer.activation else None for layer in model.layers]
+    activations = [TORCH_ACTIVATIONS[layer.activation] if layer.activation else None for layer in model.layers]
     return _TEMPLATE.format(
         features=json.dumps(model.inputs),
         activations=repr(activations),
