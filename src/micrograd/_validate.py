@@ -14,6 +14,7 @@ import operator
 from typing import Iterable
 
 __all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
+__all__ += ["sized"]
 
 
 def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -96,3 +97,14 @@ def one_of(value, choices: Iterable[str | None], what: str):
     if not (value is None or isinstance(value, str)) or value not in choices:
         raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(map(repr, choices))}")
     return value
+
+
+def sized(x, name: str, length: int | None = None, of: str = "items", *, kind: str = "a list"):
+    """``x`` if it is a list (or a tuple, a NumPy array: anything with a length but text or a dict),
+    of ``length`` items if given, such as a batch of outputs, a row of features or a layer's weights.
+    ``kind`` is what the TypeError says ``x`` must be."""
+    if isinstance(x, (str, bytes, dict)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
+    if length is not None and len(x) != length:
+        raise ValueError(f"{name} must hold {length} {of}, got {len(x)}")
+    return x
