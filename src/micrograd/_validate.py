@@ -43,16 +43,16 @@ def positive_int(n, name: str) -> int:
     return whole_number(n, name, minimum=1)
 
 
-def finite_number(x, name: str, *, at_least: float | None = None, above: float | None = None) -> float:
-    """``x`` as a finite float, at least ``at_least`` or above ``above`` if given."""
-    if at_least is not None:
-        kind = f"a finite number >= {at_least:g}"
-    elif above is not None:
-        kind = f"a finite number > {above:g}"
-    else:
-        kind = "a finite number"
+def finite_number(
+    x, name: str, *, at_least: float | None = None, above: float | None = None, below: float | None = None
+) -> float:
+    """``x`` as a finite float, at least ``at_least`` or above ``above``, and below ``below``, if given."""
+    bounds = [f">= {at_least:g}"] if at_least is not None else [f"> {above:g}"] if above is not None else []
+    bounds += [f"< {below:g}"] if below is not None else []
+    kind = " ".join(["a finite number", " and ".join(bounds)]).strip()
     x = _real(x, name, kind)
-    if not (math.isfinite(x) and (at_least is None or x >= at_least) and (above is None or x > above)):
+    low_ok = (at_least is None or x >= at_least) and (above is None or x > above)
+    if not (math.isfinite(x) and low_ok and (below is None or x < below)):
         raise ValueError(f"{name} must be {kind}, got {x!r}")
     return x
 
@@ -63,12 +63,8 @@ def non_negative(x, name: str) -> float:
 
 
 def fraction(x, name: str) -> float:
-    """``x`` as a float in [0, 1) (a share of the data, one of Adam's betas)."""
-    kind = "a number in [0, 1)"
-    x = _real(x, name, kind)
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"{name} must be {kind}, got {x!r}")
-    return x
+    """``x`` as a float in [0, 1) (one of Adam's betas)."""
+    return finite_number(x, name, at_least=0.0, below=1.0)
 
 
 def _real(x, name: str, kind: str) -> float:
