@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from micrograd._validate import finite_number
+from micrograd._validate import finite_number, sized
 from micrograd.engine import Value, dot, topological_order
 from micrograd.ops import GRADIENT_OVERFLOW, derivative_error, scalar_math
 
@@ -75,9 +75,7 @@ def grad(
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad: output must be a Value, got {type(output).__name__}: {output!r}")
-    if isinstance(inputs, Value) or not isinstance(inputs, Sequence):
-        raise TypeError(f"grad: inputs must be a list of Values, got {type(inputs).__name__}")
-    for i, v in enumerate(inputs):
+    for i, v in enumerate(sized(inputs, "grad: inputs", kind="a list of Values")):
         if not isinstance(v, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}: {v!r}")
     if not (create_graph and isinstance(grad_output, Value)):
@@ -147,8 +145,7 @@ def hvp(fn: Callable[..., Value], inputs: Sequence[float], vector: Sequence[floa
     """The Hessian of ``fn`` at ``inputs`` times ``vector``, without forming the Hessian: the gradient
     of (gradient . vector), two passes whatever the number of inputs."""
     _, leaves, out = evaluate(fn, inputs, "hvp")
+    vector = sized(vector, "hvp: vector", len(leaves), "numbers, one per input")
     vector = [finite_number(v, f"hvp: vector[{i}]") for i, v in enumerate(vector)]
-    if len(vector) != len(leaves):
-        raise ValueError(f"hvp: vector has {len(vector)} numbers for {len(leaves)} inputs")
     first = grad(out, leaves, create_graph=True)
     return [g.data for g in grad(dot(first, vector), leaves)]
