@@ -249,7 +249,11 @@ def test_numpy_integers_are_sizes_and_seeds_like_ints():
 
 @pytest.mark.parametrize("call", [lambda m: m([1.0]), lambda m: m([1.0, 2.0, 3.0]), lambda m: m.layers[0]([1.0])])
 def test_wrong_input_length_is_a_value_error_naming_x(call):
-    with pytest.raises(ValueError, match=r"x has \d inputs, but this (MLP|layer) takes 2"):
+    with pytest.raises(ValueError, match=r"x must hold 2 inputs for this (MLP|layer), got \d"):
         call(MLP(2, [3, 1], seed=0))
-    with pytest.raises(ValueError, match="x has 3 inputs"):
+    with pytest.raises(ValueError, match="x must hold 2 inputs for this neuron, got 3"):
         Neuron(2)([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="x must be a list of numbers or Values, got str"):
+        MLP(2, [1], seed=0)("ab")
+    with pytest.raises(TypeError, match="x must be a list of numbers or Values: Value needs a real number, got str"):
+        MLP(2, [1], seed=0)([1.0, "2"])

@@ -390,8 +390,7 @@ def _saved_layer(saved, where: str, fan_in: int, width: int) -> tuple[list[list[
 
 def _inputs(x: Sequence[Value | float], nin: int, what: str) -> list[Value]:
     """``x`` as ``nin`` Values: the check of a neuron's, a layer's or an MLP's input, made once per call."""
-    if len(sized(x, "x", kind="a list of numbers or Values")) != nin:
-        raise ValueError(f"x has {len(x)} inputs, but this {what} takes {nin}")
+    sized(x, "x", nin, f"inputs for this {what}", kind="a list of numbers or Values")
     try:
         return [v if type(v) is Value else Value(v) for v in x]
     except TypeError as error:
