@@ -225,8 +225,8 @@ def test_zero_grad_clears_every_parameter():
         (lambda: MLP(2.5, [4]), TypeError, "nin"),
         (lambda: MLP(2, [4], seed="abc"), TypeError, "seed"),
         # True is 1 to operator.index, but a bool is never meant as a size
-        (lambda: MLP(True, [1]), TypeError, "nin must be a positive whole number, got True"),
-        (lambda: MLP(2, [4, True]), TypeError, r"nouts\[1\] must be a positive whole number, got True"),
+        (lambda: MLP(True, [1]), TypeError, "nin must be a positive whole number, got bool: True"),
+        (lambda: MLP(2, [4, True]), TypeError, r"nouts\[1\] must be a positive whole number, got bool: True"),
         (lambda: Layer(2, True), TypeError, "nout"),
         (lambda: MLP(2, [4], seed=True), TypeError, "seed"),
         (lambda: MLP(2, 5), TypeError, "nouts must be a list of layer widths"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from typing import Iterable
+from typing import Iterable, Sequence
 
 __all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
 __all__ += ["sized"]
@@ -27,12 +27,9 @@ def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | Non
         kind = "a positive whole number"
     else:
         kind = f"a whole number >= {minimum}"
-    if isinstance(n, bool):  # True is 1 to operator.index, but never meant as a count
-        raise TypeError(f"{name} must be {kind}, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}") from None
+    if isinstance(n, bool) or not hasattr(type(n), "__index__"):  # True is 1 to Python, but never meant as a count
+        raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}")
+    n = operator.index(n)  # an int, from NumPy's integers too
     if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         raise ValueError(f"{name} must be {kind}, got {n}")
     return n
@@ -76,13 +73,10 @@ def _real(x, name: str, kind: str) -> float:
         return math.inf if x > 0 else -math.inf
 
 
-def layer_widths(widths: Iterable[int], name: str) -> list[int]:
+def layer_widths(widths: Sequence[int], name: str) -> list[int]:
     """A non-empty list of positive whole numbers, such as an MLP's ``nouts``."""
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
-        kind = type(widths).__name__
-        raise TypeError(f"{name} must be a list of layer widths like [16, 16, 1], got {kind}: {widths!r}")
-    widths = list(widths)
-    if not widths:
+    widths = sized(widths, name, kind="a list of layer widths like [16, 16, 1]")
+    if not len(widths):
         raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
 
