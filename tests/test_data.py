@@ -265,8 +265,8 @@ def test_numpy_integers_count_as_whole_numbers():
     "X, y, classes, message",
     [
         ([[1.0, 2.0]], [0, 1], 2, "y must hold 1 labels, one per row of X, got 2"),
-        ([], [], 2, "is empty"),
-        ([[]], [0], 2, "is empty: it needs at least one row of at least one feature"),
+        ([], [], 2, "X must hold at least 1 row, got 0"),
+        ([[]], [0], 2, "row 0 must hold at least 1 feature, got 0"),
         ([[1.0, 2.0], [3.0]], [0, 1], 2, "row 1 must hold 2 features, as row 0, got 1"),
         ([[1.0, float("nan")]], [0], 2, "a feature of row 0 must be a finite number, got nan"),
         ([[1.0, 2.0], [3.0, -float("inf")]], [0, 1], 2, "a feature of row 1 must be a finite number, got -inf"),

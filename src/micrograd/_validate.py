@@ -1,4 +1,4 @@
-"""Argument checks shared by the library: one wording and one rule for each kind of number.
+"""Argument checks shared by the library: one wording and one rule for each kind of argument.
 
 A value of the wrong kind (text, None, a bool, a float where a whole number belongs) is a
 ``TypeError``; a value of the right kind out of range (0 steps, a negative learning rate, NaN) is a
@@ -14,7 +14,7 @@ import operator
 from typing import Iterable, Sequence
 
 __all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
-__all__ += ["sized"]
+__all__ += ["sized", "of_type"]
 
 
 def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -75,9 +75,7 @@ def _real(x, name: str, kind: str) -> float:
 
 def layer_widths(widths: Sequence[int], name: str) -> list[int]:
     """A non-empty list of positive whole numbers, such as an MLP's ``nouts``."""
-    widths = sized(widths, name, kind="a list of layer widths like [16, 16, 1]")
-    if not len(widths):
-        raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
+    widths = sized(widths, name, of="layer width", kind="a list of layer widths like [16, 16, 1]", at_least=1)
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
 
 
@@ -89,12 +87,20 @@ def one_of(value, choices: Iterable[str | None], what: str):
     return value
 
 
-def sized(x, name: str, length: int | None = None, of: str = "items", *, kind: str = "a list"):
-    """``x`` if it is a list (or a tuple, a NumPy array: anything with a length but text or a dict),
-    of ``length`` items if given, such as a batch of outputs, a row of features or a layer's weights.
-    ``kind`` is what the TypeError says ``x`` must be."""
+def sized(x, name: str, length: int | None = None, of: str = "items", *, kind: str = "a list", at_least: int = 0):
+    """``x`` if it is a list (or a tuple, a NumPy array: anything with a length but text or a dict) of
+    ``length`` items if given, else of ``at_least``: a batch of outputs, a row of features, a layer's
+    weights. ``kind`` is what the TypeError says ``x`` must be, ``of`` what the ValueError counts."""
     if isinstance(x, (str, bytes, dict)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
         raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
-    if length is not None and len(x) != length:
-        raise ValueError(f"{name} must hold {length} {of}, got {len(x)}")
+    wanted = f"at least {at_least}" if length is None else length
+    if (len(x) < at_least) if length is None else (len(x) != length):
+        raise ValueError(f"{name} must hold {wanted} {of}, got {len(x)}")
+    return x
+
+
+def of_type(x, types: type | tuple[type, ...], name: str, kind: str):
+    """``x`` if it is an instance of ``types``, which ``kind`` names in words ('a Value', 'text')."""
+    if not isinstance(x, types):
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
     return x

@@ -20,7 +20,7 @@ from typing import Iterator, Sequence
 
 from micrograd._extras import install_hint
 from micrograd._files import write_atomically
-from micrograd._validate import finite_number, non_negative, one_of, positive_int, sized, whole_number
+from micrograd._validate import finite_number, non_negative, of_type, one_of, positive_int, sized, whole_number
 
 __all__ = ["Dataset", "Splits", "load", "check_dataset", "moons", "yinyang", "yinyang_class", "digits", "mnist"]
 __all__ += ["DATASETS"]
@@ -36,9 +36,8 @@ class Dataset:
 
     def __init__(self, X: Sequence[Sequence[float]], y: Sequence[int], num_classes: int, *, name: str = ""):
         where = f"dataset {name!r}"
-        y = sized(y, f"{where}: y", len(sized(X, f"{where}: X")), "labels, one per row of X")
-        if not (len(X) and len(sized(X[0], f"{where}: row 0", kind="a list of numbers"))):
-            raise ValueError(f"{where} is empty: it needs at least one row of at least one feature")
+        y = sized(y, f"{where}: y", len(sized(X, f"{where}: X", of="row", at_least=1)), "labels, one per row of X")
+        sized(X[0], f"{where}: row 0", of="feature", kind="a list of numbers", at_least=1)
         self.num_classes = whole_number(num_classes, f"{where}: num_classes", minimum=2)
         self.X: list[list[float]] = [
             _features(sized(row, f"{where}: row {i}", len(X[0]), "features, as row 0", kind="a list of numbers"),
@@ -61,9 +60,7 @@ class Dataset:
     def subset(self, indices: Sequence[int]) -> Dataset:
         """The samples at ``indices``, in that order. Each index is a whole number from 0 to
         ``len(self) - 1``: a negative one is an ``IndexError``, not a count from the end."""
-        if len(indices) == 0:  # not `not indices`: a NumPy array of indices has no single truth value
-            raise ValueError(f"dataset {self.name!r}: a subset needs at least one index")
-        for k, i in enumerate(indices):
+        for k, i in enumerate(sized(indices, f"dataset {self.name!r}: indices", of="index", at_least=1)):
             if not 0 <= whole_number(i, f"dataset {self.name!r}: indices[{k}]") < len(self):
                 raise IndexError(
                     f"dataset {self.name!r}: indices[{k}] is {i}, outside 0..{len(self) - 1} ({len(self)} samples)"
@@ -118,9 +115,7 @@ class Splits:
 
 def check_dataset(data, name: str) -> Dataset:
     """``data`` if it is a ``Dataset``, else a ``TypeError`` naming the argument ``name``."""
-    if not isinstance(data, Dataset):
-        raise TypeError(f"{name} must be a micrograd.data.Dataset, got {type(data).__name__}")
-    return data
+    return of_type(data, Dataset, name, "a micrograd.data.Dataset")
 
 
 def load(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from micrograd._validate import of_type
 from micrograd.nn import FILE_FORMAT, FILE_VERSION, MLP
 
 if TYPE_CHECKING:
@@ -26,8 +27,7 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     """
     import torch
 
-    if not isinstance(model, MLP):
-        raise TypeError(f"to_torch takes a micrograd MLP, got {type(model).__name__}")
+    of_type(model, MLP, "to_torch: model", "a micrograd MLP")
     modules = []
     for layer, saved in zip(model.layers, model.to_dict()["weights"]):
         linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)

@@ -16,7 +16,7 @@ import unicodedata
 from typing import Callable, Mapping, NamedTuple
 
 from micrograd import ops
-from micrograd._validate import finite_number
+from micrograd._validate import finite_number, of_type
 from micrograd.engine import Value
 
 __all__ = ["Expression", "ExpressionError", "FUNCTIONS", "parse_expression", "parse_assignments"]
@@ -76,10 +76,8 @@ def parse_expression(expression: str, values: Mapping[str, float] | str = "") ->
     is labelled with the text of its sub-expression. Raises ExpressionError (a ValueError) for
     anything outside the whitelist, a variable without a value or a value without a variable.
     """
-    if not isinstance(expression, str):
-        raise TypeError(f"expression must be text, got {type(expression).__name__}")
     given = parse_assignments(values) if isinstance(values, str) else _checked_values(values)
-    source = _Source(expression)
+    source = _Source(of_type(expression, str, "expression", "text"))
     tree = source.parse()
     names = _check_whitelist(tree, source)
     missing, unused = sorted(names - given.keys()), sorted(given.keys() - names)
@@ -94,10 +92,8 @@ def parse_expression(expression: str, values: Mapping[str, float] | str = "") ->
 
 def parse_assignments(text: str) -> dict[str, float]:
     """``"x1=2, x2=0, b=6.88"`` as ``{'x1': 2.0, 'x2': 0.0, 'b': 6.88}``; ``""`` gives ``{}``."""
-    if not isinstance(text, str):
-        raise TypeError(f"assignments must be text like 'x1=2,x2=0', got {type(text).__name__}")
     result: dict[str, float] = {}
-    if not text.strip():
+    if not of_type(text, str, "assignments", "text like 'x1=2,x2=0'").strip():
         return result
     item_start = 0
     for item in text.split(","):
@@ -122,8 +118,7 @@ def parse_assignments(text: str) -> dict[str, float]:
 
 
 def _checked_values(values: Mapping[str, float]) -> dict[str, float]:
-    if not isinstance(values, Mapping):
-        raise TypeError(f"values must be a mapping like {{'x': 2.0}} or text like 'x=2', got {type(values).__name__}")
+    of_type(values, Mapping, "values", "a mapping like {'x': 2.0} or text like 'x=2'")
     text = ", ".join(f"{name}={x!r}" for name, x in values.items())
     return {_variable_name(name, text): finite_number(x, f"the value of {name}") for name, x in values.items()}
 

@@ -133,10 +133,8 @@ def _batch(name: str, argument: str, outputs, targets, kind) -> tuple[list[list[
     ``targets`` are lists over one non-empty batch, each output a score (a Value or a number) or a
     list of them (``_rows``). Gives the outputs as rows of Values and the targets as floats of
     ``kind``, or for ``kind`` None (mse) as lists of finite numbers, one per score."""
-    rows = _rows(f"{name}: {argument}", outputs)
+    rows = _rows(f"{name}: {argument}", outputs, at_least=1)
     targets = sized(targets, f"{name}: targets", len(rows), f"targets, one per sample of {argument}")
-    if not rows:
-        raise ValueError(f"{name}: the batch is empty")
     width, ys = len(rows[0]), []
     for i, target in enumerate(targets):
         where = f"{name}: targets[{i}]"
@@ -151,9 +149,9 @@ def _batch(name: str, argument: str, outputs, targets, kind) -> tuple[list[list[
     return [[v if type(v) is Value else Value(v) for v in row] for row in rows], ys
 
 
-def _rows(argument: str, outputs) -> list[Sequence[Scalar]]:
+def _rows(argument: str, outputs, at_least: int = 0) -> list[Sequence[Scalar]]:
     """Each sample's scores as a list (a lone score as a list of one), all of one non-zero width."""
-    rows = [[out] if _is_scalar(out) else out for out in sized(outputs, argument)]
+    rows = [[out] if _is_scalar(out) else out for out in sized(outputs, argument, of="sample", at_least=at_least)]
     for i, row in enumerate(rows):
         kind = "a score (a Value or a number) or a list of them"
         if not all(map(_is_scalar, sized(row, f"{argument}[{i}]", kind=kind))):

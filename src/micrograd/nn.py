@@ -21,7 +21,7 @@ import os
 import random
 from typing import Callable, Sequence
 
-from micrograd._validate import finite_number, layer_widths, one_of, positive_int, sized, whole_number
+from micrograd._validate import finite_number, layer_widths, of_type, one_of, positive_int, sized, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
@@ -345,9 +345,7 @@ def _activation(activation, nonlin) -> str | None:
         return _check_activation(activation, "activation")
     if activation is not DEFAULT_ACTIVATION:
         raise TypeError(f"give activation= or the original's nonlin=, not both: {activation!r} and {nonlin!r}")
-    if not isinstance(nonlin, bool):
-        raise TypeError(f"nonlin must be True (ReLU) or False (no activation), got {nonlin!r}")
-    return "relu" if nonlin else None
+    return "relu" if of_type(nonlin, bool, "nonlin", "True (ReLU) or False (no activation)") else None
 
 
 def _check_activation(name, argument: str) -> str | None:
@@ -369,18 +367,16 @@ def _architecture(nin, nouts, activation, output_activation, inputs) -> tuple:
     else:
         activation = _check_activation(activation, "activation")
     if inputs is not None:
-        inputs = list(sized(inputs, "inputs", nin, "names, one per input"))
-        if not all(isinstance(name, str) for name in inputs):
-            raise TypeError(f"inputs must be a list of {nin} names, got {inputs!r}")
+        inputs = [of_type(name, str, f"inputs[{i}]", "a name (text)")
+                  for i, name in enumerate(sized(inputs, "inputs", nin, "names, one per input"))]
     return nin, nouts, activation, _check_activation(output_activation, "output_activation"), inputs
 
 
 def _saved_layer(saved, where: str, fan_in: int, width: int) -> tuple[list[list[float]], list[float]]:
     """A saved layer's weight rows and biases, checked against the architecture."""
-    if not isinstance(saved, dict) or set(saved) != {"w", "b"}:
-        raise ValueError(f"{where}: expected an object with 'w' and 'b'")
-    rows = sized(saved["w"], f"{where}: 'w'", width, "rows, one per neuron")
-    biases = sized(saved["b"], f"{where}: 'b'", width, "numbers, one per neuron")
+    saved = of_type(saved, dict, where, "an object with 'w' and 'b'")
+    rows = sized(saved.get("w"), f"{where}: 'w'", width, "rows, one per neuron")
+    biases = sized(saved.get("b"), f"{where}: 'b'", width, "numbers, one per neuron")
     return (
         [[finite_number(x, f"{where}, neuron {j}: a weight") for x in sized(row, f"{where}, neuron {j}", fan_in, "weights")]
          for j, row in enumerate(rows)],

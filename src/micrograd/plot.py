@@ -183,9 +183,7 @@ def plot_training_curves(
     import numpy as np
 
     kind = "a list of numbers (as in a micrograd.train.History)"
-    loss = [float(v) for v in sized(getattr(history, "loss", None), "history.loss", kind=kind)]
-    if not loss:
-        raise ValueError("history has no loss values: train for at least one step")
+    loss = [float(v) for v in sized(getattr(history, "loss", None), "history.loss", of="value", kind=kind, at_least=1)]
     accuracy = [float(v) for v in sized(getattr(history, "accuracy", None), "history.accuracy", len(loss),
                                         "values, one per loss", kind=kind)]
     steps = np.arange(len(loss))  # step k counts from 0, as History does
