@@ -516,6 +516,29 @@ def test_training_runs_match_eager_step_for_step(dataset, widths, loss, optimize
         assert_close(compiled_params, eager_params, "parameters after the step")
 
 
+def test_value_and_grad_runs_on_a_parameter_array_and_leaves_the_values_alone():
+    model = MLP(3, [4, 1], seed=0)
+    params = model.parameters()
+    fn = lambda x, y: (model(x) - y) ** 2  # noqa: E731
+    program = compile(fn, params, example=([0.0, 0.0, 0.0], 0.0))
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    data = np.array([p.data for p in params]) * 0.5 + 0.1  # not what the Values hold
+    before = [(p.data, p.grad) for p in params]
+    value, grad = program.value_and_grad(data, X, Y)
+    assert [(p.data, p.grad) for p in params] == before
+    for p, x in zip(params, data):  # eager mode at those values is the independent check
+        p.data = x
+    expected_value, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, Y]))
+    assert_close(value, expected_value, "loss")
+    assert_close(grad, expected_grads, "parameter gradients")
+    with pytest.raises(ValueError, match=r"params must hold one number per parameter, shape \(21,\)"):
+        program.value_and_grad(data[:-1], X, Y)
+    data[3] = np.nan
+    with pytest.raises(ValueError, match="parameter 3 is nan"):
+        program.value_and_grad(data, X, Y)
+
+
 def test_parameters_are_read_afresh_on_every_call():
     model = MLP(2, [4, 1], seed=2)
     params = model.parameters()

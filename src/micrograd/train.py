@@ -185,6 +185,9 @@ class _CompiledTraining:
                 self.arrays = optimizer.arrays()
                 # where the optimizer's parameters sit among the model's (a slice: all, in order)
                 self.where = slice(None) if where == list(range(len(self.params))) else np.array(where)
+                # the others' gradients add up from step to step, as zero_grad() leaves them in eager mode
+                self.others = np.setdiff1d(np.arange(len(self.params)), where)
+                self.others_grad = np.zeros(len(self.others))
         self.resume()
         self.ahead = False  # have the arrays stepped since the Values last caught up?
 
@@ -207,6 +210,7 @@ class _CompiledTraining:
                 penalty, penalty_grad = self.penalty.value_and_grad(self.data)
                 value, self.grad = value + penalty, self.grad + penalty_grad
             self.arrays.step(self.grad[self.where])
+            self.others_grad += self.grad[self.others]
             self.ahead = True
         return value, _accuracy_of_outputs(self.program.aux, labels)
 
@@ -216,8 +220,11 @@ class _CompiledTraining:
         written over."""
         if self.ahead:
             self.arrays.sync()
-            for p, g in zip(self.params, self.grad.tolist()):
+            for p, g in zip(self.optimizer.params, self.grad[self.where].tolist()):
                 p.grad = g
+            for k, g in zip(self.others.tolist(), self.others_grad.tolist()):
+                self.params[k].grad += g
+            self.others_grad[:] = 0.0
             self.ahead = False
 
     def resume(self) -> None:
