@@ -147,9 +147,11 @@ class Program:
         """A readable listing: one line per instruction, its first few nodes spelled out.
 
         Names: ``a0[1]`` is element 1 of argument 0 (``a1`` a number argument), ``p7`` parameter 7,
-        ``c0`` a constant (values listed at the top), ``v12`` a computed node.
+        ``c0`` a constant (values listed at the top), ``v12`` a computed node. A level of dots that
+        runs as one matrix product (see ``_MatrixStep``) says so.
         """
-        return "\n".join([repr(self)] + self.ir.listing(per_instruction, max_operands))
+        notes = {step.index: " (matrix product)" for step in self._steps if isinstance(step, _MatrixStep)}
+        return "\n".join([repr(self)] + self.ir.listing(per_instruction, max_operands, notes))
 
     # -- layout: the gathers and scatters of every group ------------------------------------
 
