@@ -7,10 +7,10 @@ run of consecutive slots as a view. Its gradients go back with precomputed scatt
 kinds. It computes what ``reference.py`` computes, and is tested against it on random programs.
 
 Gradients are added per sample, edge after edge in the reference's order, and the parameters'
-are summed over the batch at the end, so that the numbers are the reference's bit for bit. A
-group that a faster formula could run (a dense layer's dots as one matrix product) would get its
-own value and vjp in its ``_Step``, and be tested against the reference to 1e-12 relative, since a
-matrix product sums in another order.
+are summed over the batch at the end, so that the numbers are the reference's bit for bit. One
+kind of group runs another way (``_MatrixStep``): a dense layer's dots, as one matrix product
+forward and two backward, which sum in BLAS's order and so equal the reference to 1e-12 relative;
+its weights' gradients come out summed over the batch, and need no per-sample rows at all.
 
 NumPy's floating-point errors only tell this executor that something went wrong: the reference
 interpreter then finds the sample, and the eager engine, run on that sample, says what.
