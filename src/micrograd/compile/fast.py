@@ -69,8 +69,7 @@ class Program:
     def __call__(self, *batch, reduction: str = "mean") -> float:
         """Run forward and backward on the whole batch: return the mean (or ``'sum'``) output,
         and add the mean (or sum) of the parameter gradients into each ``p.grad``."""
-        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
-        value, grads = self.value_and_grad(data, *batch, reduction=reduction)
+        value, grads = self.value_and_grad(self._current_params(), *batch, reduction=reduction)
         for p, g in zip(self.params, grads.tolist()):
             p.grad += g
         return value
@@ -109,7 +108,7 @@ class Program:
     def forward(self, *batch) -> np.ndarray:
         """The per-sample outputs: shape ``(batch,)`` for one output, ``(batch, k)`` for k (for
         ``has_aux=True``: the loss only; the aux outputs land in ``program.aux``)."""
-        self._load_params(np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params)))
+        self._load_params(self._current_params())
         arrays, size = self._batch_arrays(batch)
         values, _ = self._prepare(arrays, size)
         try:
@@ -159,7 +158,6 @@ class Program:
         ir = self.ir
         self._param_start, self._const_start, self._first_computed = ir.param_start, ir.const_start, ir.first_computed
         self._num_slots = ir.num_slots
-        self._params_by_slot = [self.params[index] for index in ir.params]
         # Parameters and constants, once each: read by groups as (group, 1) columns that broadcast.
         self._static = np.zeros(len(ir.params) + len(ir.constants))
         self._static[len(ir.params) :] = ir.constants
@@ -214,6 +212,9 @@ class Program:
         if not self._verified:
             self._verify(arrays)
         return arrays, size
+
+    def _current_params(self) -> np.ndarray:
+        return np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
 
     def _load_params(self, params) -> None:
         """Check ``params`` (one finite number per parameter, in ``self.params`` order) and put them,
