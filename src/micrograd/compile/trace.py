@@ -127,6 +127,9 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     constant_of: dict[Value, int] = {}
     groups: dict[tuple[int, str, int], list[tuple[Value, tuple[Value, ...]]]] = {}  # (node, its inputs)
     for v in order:
+        if v in input_slot or v in param_index:
+            level[v] = 0
+            continue
         rule, inputs = v._rule, v._prev
         if rule is None and inputs:
             raise TypeError(
@@ -140,9 +143,7 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
             constant_of[constant] = constants.setdefault(_constant_key(number), len(constants))
             level[constant] = 0
             inputs += (constant,)
-        if v in input_slot or v in param_index:
-            level[v] = 0
-        elif rule is None or all(u in constant_of for u in inputs):
+        if rule is None or all(u in constant_of for u in inputs):
             constant_of[v] = constants.setdefault(_constant_key(v.data), len(constants))
             level[v] = 0
         else:
