@@ -94,6 +94,10 @@ def test_every_link_leads_to_a_file():
                 continue  # a web address, or a place on the same page
             path = (page.parent / target.split("#")[0]).resolve()
             assert path.exists() or path in COMING, f"{page.name} links to {target}, which does not exist"
+            if "#" in target and path.exists():  # a heading of that page, as GitHub names its anchors
+                headings = re.findall(r"^#+ (.+)$", path.read_text(encoding="utf-8"), flags=re.M)
+                anchors = {re.sub(r"[^\w\- ]", "", h).strip().lower().replace(" ", "-") for h in headings}
+                assert target.split("#")[1] in anchors, f"{page.name} links to {target}: no such heading"
 
 
 def test_the_readme_is_a_front_page():

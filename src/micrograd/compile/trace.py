@@ -75,13 +75,14 @@ class IR:
             return f"c{slot - self.const_start}"
         return f"v{slot - self.first_computed}"
 
-    def listing(self, per_instruction: int = 3, max_operands: int = 6) -> list[str]:
-        """One line per instruction, its first few nodes spelled out; the constants first."""
+    def listing(self, per_instruction: int = 3, max_operands: int = 6, notes: dict[int, str] | None = None) -> list[str]:
+        """One line per instruction, its first few nodes spelled out, after ``notes`` [its index]
+        if any; the constants first."""
         name = self.slot_name
         lines = []
         if self.constants:
             lines.append("  constants: " + ", ".join(f"c{i} = {v!r}" for i, v in enumerate(self.constants)))
-        for ins in self.instructions:
+        for number, ins in enumerate(self.instructions):
             count = len(ins.outputs)
             examples = []
             for i, slot in enumerate(ins.outputs[:per_instruction]):
@@ -90,7 +91,8 @@ class IR:
                     operands = operands[: max_operands - 1] + ["...", operands[-1]]
                 examples.append(f"{name(slot)} = {ins.op}({', '.join(operands)})")
             more = f"; ... {count - per_instruction} more" if count > per_instruction else ""
-            lines.append(f"{f'  level {ins.level}: {ins.op} x{count}':<28} {'; '.join(examples)}{more}")
+            note = (notes or {}).get(number, "")
+            lines.append(f"{f'  level {ins.level}: {ins.op} x{count}{note}':<28} {'; '.join(examples)}{more}")
         lines.append(f"  outputs: {', '.join(name(s) for s in self.outputs)}")
         return lines
 
@@ -125,6 +127,9 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
     constant_of: dict[Value, int] = {}
     groups: dict[tuple[int, str, int], list[tuple[Value, tuple[Value, ...]]]] = {}  # (node, its inputs)
     for v in order:
+        if v in input_slot or v in param_index:
+            level[v] = 0
+            continue
         rule, inputs = v._rule, v._prev
         if rule is None and inputs:
             raise TypeError(
@@ -138,9 +143,7 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
             constant_of[constant] = constants.setdefault(_constant_key(number), len(constants))
             level[constant] = 0
             inputs += (constant,)
-        if v in input_slot or v in param_index:
-            level[v] = 0
-        elif rule is None or all(u in constant_of for u in inputs):
+        if rule is None or all(u in constant_of for u in inputs):
             constant_of[v] = constants.setdefault(_constant_key(v.data), len(constants))
             level[v] = 0
         else:
