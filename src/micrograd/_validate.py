@@ -43,13 +43,12 @@ def positive_int(n, name: str) -> int:
 def finite_number(
     x, name: str, *, at_least: float | None = None, above: float | None = None, below: float | None = None
 ) -> float:
-    """``x`` as a finite float, at least ``at_least`` or above ``above``, and below ``below``, if given."""
-    bounds = [f">= {at_least:g}"] if at_least is not None else [f"> {above:g}"] if above is not None else []
-    bounds += [f"< {below:g}"] if below is not None else []
-    kind = " ".join(["a finite number", " and ".join(bounds)]).strip()
+    """``x`` as a finite float, at least ``at_least``, above ``above`` and below ``below`` (those given)."""
+    bounds = [f"{sign} {bound:g}" for sign, bound in ((">=", at_least), (">", above), ("<", below)) if bound is not None]
+    kind = " ".join(["a finite number", " and ".join(bounds)]).rstrip()
     x = _real(x, name, kind)
-    low_ok = (at_least is None or x >= at_least) and (above is None or x > above)
-    if not (math.isfinite(x) and low_ok and (below is None or x < below)):
+    in_range = (at_least is None or x >= at_least) and (above is None or x > above) and (below is None or x < below)
+    if not (math.isfinite(x) and in_range):
         raise ValueError(f"{name} must be {kind}, got {x!r}")
     return x
 

@@ -67,19 +67,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _option(check: Callable[..., object], name: str = "the value", read: Callable[[str], object] | None = None, **bounds):
-    """An argparse type: the text read as a number (a whole one if it is; ``read`` if given) and judged
-    by ``check``, a rule of ``micrograd._validate`` (the library's own), whose words argparse shows."""
-
-    def parse(text: str):
-        try:
-            return check((read or _read)(text), name, **bounds)
-        except (TypeError, ValueError) as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return parse
-
-
 def _read(text: str) -> int | float | str:
     for number in (int, float):
         try:
@@ -87,6 +74,20 @@ def _read(text: str) -> int | float | str:
         except ValueError:
             pass
     return text  # not a number: the check names it as such
+
+
+def _option(check: Callable[..., object], name: str = "the value", read: Callable[[str], object] = _read,
+            **bounds) -> Callable[[str], object]:
+    """An argparse type: the text ``read`` (as a number, a whole one if it is) and judged by ``check``,
+    a rule of ``micrograd._validate`` (the library's own), whose words argparse shows."""
+
+    def parse(text: str):
+        try:
+            return check(read(text), name, **bounds)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 _positive_int = _option(positive_int)
@@ -178,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     playground.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
     )
-    playground.add_argument("--port", type=_option(whole_number, minimum=0, maximum=65535), default=0, help="port (default: 0, a free one)")
+    playground.add_argument(
+        "--port", type=_option(whole_number, minimum=0, maximum=65535), default=0, help="port (default: 0, a free one)"
+    )
     playground.add_argument(
         "--no-browser", action="store_true", help="print the URL without opening a browser (default: open one)"
     )

@@ -36,14 +36,13 @@ class Dataset:
 
     def __init__(self, X: Sequence[Sequence[float]], y: Sequence[int], num_classes: int, *, name: str = ""):
         where = f"dataset {name!r}"
-        y = sized(y, f"{where}: y", len(sized(X, f"{where}: X", of="row", at_least=1)), "labels, one per row of X")
-        sized(X[0], f"{where}: row 0", of="feature", kind="a list of numbers", at_least=1)
+        X = sized(X, f"{where}: X", of="row", at_least=1)
+        y = sized(y, f"{where}: y", len(X), "labels, one per row of X")
+        width = len(sized(X[0], f"{where}: row 0", of="feature", kind="a list of numbers", at_least=1))
         self.num_classes = whole_number(num_classes, f"{where}: num_classes", minimum=2)
-        self.X: list[list[float]] = [
-            _features(sized(row, f"{where}: row {i}", len(X[0]), "features, as row 0", kind="a list of numbers"),
-                      f"{where}: a feature of row {i}")
-            for i, row in enumerate(X)
-        ]
+        kind = "a list of numbers"
+        rows = [sized(row, f"{where}: row {i}", width, "features, as row 0", kind=kind) for i, row in enumerate(X)]
+        self.X: list[list[float]] = [_features(row, f"{where}: a feature of row {i}") for i, row in enumerate(rows)]
         self.y: list[int] = [_label(label, f"{where}: label {i}", self.num_classes) for i, label in enumerate(y)]
         self.name = name
 
@@ -355,7 +354,12 @@ def _cut(name: str, X: list, y: list, num_classes: int, n_train: int, n_val: int
 
 
 def _split_sizes(
-    name: str, n_samples: int | None, test_fraction: float, val_fraction: float, minimum: int, available: int | None = None
+    name: str,
+    n_samples: int | None,
+    test_fraction: float,
+    val_fraction: float,
+    minimum: int,
+    available: int | None = None,
 ) -> tuple[int, int, int]:
     """(train, val, test) sizes for ``n_samples`` in all (None: all ``available``); every requested part gets
     at least one."""

@@ -121,7 +121,9 @@ def evaluate(fn: Callable[..., Value], inputs: Sequence[float], name: str) -> tu
     """``fn`` at ``inputs`` as gradcheck and the helpers below call it: the numbers, one leaf Value
     for each, and ``fn``'s result (checked to be a Value)."""
     inputs = sized(inputs, f"{name}: inputs", of="number", kind="a list of numbers", at_least=1)
-    points = [finite_number(x.data if isinstance(x, Value) else x, f"{name}: inputs[{i}]") for i, x in enumerate(inputs)]
+    points = [
+        finite_number(x.data if isinstance(x, Value) else x, f"{name}: inputs[{i}]") for i, x in enumerate(inputs)
+    ]
     leaves = [Value(x) for x in points]
     return points, leaves, of_type(fn(*leaves), Value, f"{name}: fn(*inputs)", "a Value")
 

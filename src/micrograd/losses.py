@@ -145,7 +145,8 @@ def _batch(name: str, argument: str, outputs, targets, kind) -> tuple[list[list[
         else:
             ys.append(finite_number(target, where))
             if not kind[1](ys[-1], width):
-                raise ValueError(f"{name}: targets must be {kind[0]}, got targets[{i}] = {target!r} with {width} score(s)")
+                got = f"got targets[{i}] = {target!r} with {width} score(s)"
+                raise ValueError(f"{name}: targets must be {kind[0]}, {got}")
     return [[v if type(v) is Value else Value(v) for v in row] for row in rows], ys
 
 

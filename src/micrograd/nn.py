@@ -377,9 +377,9 @@ def _saved_layer(saved, where: str, fan_in: int, width: int) -> tuple[list[list[
     saved = of_type(saved, dict, where, "an object with 'w' and 'b'")
     rows = sized(saved.get("w"), f"{where}: 'w'", width, "rows, one per neuron")
     biases = sized(saved.get("b"), f"{where}: 'b'", width, "numbers, one per neuron")
+    rows = [sized(row, f"{where}, neuron {j}", fan_in, "weights") for j, row in enumerate(rows)]
     return (
-        [[finite_number(x, f"{where}, neuron {j}: a weight") for x in sized(row, f"{where}, neuron {j}", fan_in, "weights")]
-         for j, row in enumerate(rows)],
+        [[finite_number(x, f"{where}, neuron {j}: a weight") for x in row] for j, row in enumerate(rows)],
         [finite_number(b, f"{where}, neuron {j}: the bias") for j, b in enumerate(biases)],
     )
 
