@@ -72,6 +72,7 @@ def test_tensorflow_playground_problems_follow_their_definitions():
     [
         ({"dataset": "mnist"}, "dataset must be one of circle, xor"),
         ({"dataset": "spirals"}, "dataset must be one of circle, xor"),
+        ({"dataset": ["circle"]}, "dataset must be one of circle, xor"),  # a list is no name (nor hashable)
         ({"hidden": [4, 9]}, "hidden must be a list of at most 6 items, each a whole number from 1 to 8, got \\[4, 9\\]"),
         ({"hidden": [1] * 7}, "hidden must be a list of at most 6 items"),
         ({"hidden": "4,2"}, "hidden must be a list"),
@@ -80,7 +81,8 @@ def test_tensorflow_playground_problems_follow_their_definitions():
         ({"lr": 11}, "lr must be a number from 1e-05 to 10"),
         ({"lr": 1e-6}, "lr must be a number from 1e-05 to 10"),
         ({"lr": "fast"}, "lr must be a number"),
-        ({"lr": True}, "lr must be a number"),
+        ({"lr": True}, "lr must be a number"),  # JSON's true is not 1
+        ({"lr": 10**400}, "lr must be a number from 1e-05 to 10"),  # past the float range
         ({"noise": 7}, "noise must be one of 0, 5,"),
         ({"noise": False}, "noise must be one of 0, 5,"),
         ({"train_percent": 95}, "train_percent must be one of 10, 20"),
