@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from micrograd import Value, dot, losses, ops, total
-from micrograd.compile import reference
+from micrograd.compile import fast, reference
 from micrograd.compile import (
     DataDependentGraphError,
     Instruction,
@@ -205,11 +205,17 @@ def test_random_graphs_match_eager_mode(program):
 
 def assert_same_as_reference(program, params, columns, reduction="mean", *, exact_values=True, exact_grads=True):
     """The fast executor's loss, gradients and outputs against the reference interpreter's: bit for
-    bit, or to 1e-12 relative (see CONSTANT_EXPONENTS)."""
+    bit, or to 1e-9 relative (see CONSTANT_EXPONENTS), or, where a level of dots runs as a matrix
+    product (which adds in BLAS's order), to 1e-12 relative to the largest number compared."""
     expected_loss, expected_grads, expected_outputs = reference.run(program.ir, [p.data for p in params], columns, reduction)
     loss, grads = compiled_mean_and_grads(program, params, columns, reduction)
     outputs = program.forward(*columns)
     expected_outputs = expected_outputs[:, 0] if outputs.ndim == 1 else expected_outputs
+    if matrix_steps(program):
+        assert_within_1e12(outputs, expected_outputs)
+        assert_within_1e12(loss, expected_loss)
+        assert_within_1e12(grads, expected_grads)
+        return
     if exact_values:
         assert np.array_equal(outputs, expected_outputs), (outputs, expected_outputs)
         assert loss == expected_loss
@@ -220,6 +226,19 @@ def assert_same_as_reference(program, params, columns, reduction="mean", *, exac
         assert np.array_equal(grads, expected_grads), (grads, expected_grads)
     else:
         np.testing.assert_allclose(grads, expected_grads, rtol=1e-9, atol=1e-12)
+
+
+def matrix_steps(program) -> int:
+    """How many of the program's levels run as matrix products."""
+    return sum(isinstance(step, fast._MatrixStep) for step in program._steps)
+
+
+def assert_within_1e12(actual, expected):
+    """Equal to 1e-12 relative to the largest magnitude among ``expected``: a sum in another order
+    moves each result by a few ulps of the largest term that went into it."""
+    expected = np.asarray(expected, dtype=float)
+    scale = max(float(np.abs(expected).max(initial=0.0)), 1e-300)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=1e-12 * scale)
 
 
 REFERENCE_COMPARED = [0]
@@ -239,6 +258,80 @@ def test_random_programs_run_as_the_reference_interpreter_runs_them(program, red
     exact = not any(name in CONSTANT_EXPONENTS for name, _ in steps)
     assert_same_as_reference(compiled, params, [np.array(X), np.array(Y)], reduction, exact_values=exact, exact_grads=exact)
     REFERENCE_COMPARED[0] += 1
+
+
+# -- levels of dots as matrix products -----------------------------------------------------------
+
+# A layer of a drawn stack: "dense" (each neuron a dot of its own parameters with the one input
+# vector, then a bias) runs as a matrix product; so does "twice" (a square dense layer applied to
+# its own output: two levels, one set of weights). The near misses do not: "reordered" (one neuron
+# reads the inputs in another order), "constant" (one weight is a constant, not a parameter),
+# "repeated" (every neuron reads input 0 twice), "shared" (the layer applied at one level to the
+# inputs and to them reversed: each weight read twice).
+LAYER_KINDS = {"dense": 1, "twice": 2, "reordered": 0, "constant": 0, "repeated": 0, "shared": 0}
+
+
+@st.composite
+def layered_programs(draw):
+    number = st.floats(-1, 1, allow_nan=False).map(lambda v: round(v, 3))
+    features, batch = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    X = [draw(st.lists(number, min_size=features, max_size=features)) for _ in range(batch)]
+    Y = [draw(number) for _ in range(batch)]
+    layers, width = [], features
+    for _ in range(draw(st.integers(1, 3))):
+        kinds = sorted(LAYER_KINDS) if width > 1 else sorted(set(LAYER_KINDS) - {"reordered"})
+        kind = draw(st.sampled_from(kinds))  # a reordered layer needs two inputs, and two neurons:
+        out = width if kind == "twice" else draw(st.integers(2 if kind == "reordered" else 1, 5))
+        weights = [draw(st.lists(number, min_size=width, max_size=width)) for _ in range(out)]
+        activation = draw(st.sampled_from(["tanh", "relu", "none"]))
+        layers.append((kind, weights, draw(st.lists(number, min_size=out, max_size=out)), activation))
+        width = 2 * out if kind == "shared" else out
+    penalty = draw(st.booleans())  # the first weight also in the loss: a parameter read by two steps
+    return X, Y, layers, penalty
+
+
+def layered_model(layers, penalty):
+    """(fn, params) for a drawn stack of layers."""
+    built, params = [], []
+    for kind, weights, biases, activation in layers:
+        w = [[Value(v) for v in row] for row in weights]
+        b = [Value(v) for v in biases]
+        params += [v for row in w for v in row] + b
+        if kind == "constant":
+            w[0][0] = Value(weights[0][0])  # not among the parameters: the trace folds it in
+        built.append((kind, w, b, activation))
+
+    def dense(w, b, activation, x, order=None):
+        outs = [dot(row, x if order is None or i else order(x)) + bias for i, (row, bias) in enumerate(zip(w, b))]
+        return outs if activation == "none" else [getattr(o, activation)() for o in outs]
+
+    def fn(x, y):
+        for kind, w, b, activation in built:
+            if kind == "reordered":
+                x = dense(w, b, activation, x, order=lambda v: v[::-1])
+            elif kind == "repeated":
+                x = dense([[row[0]] + row for row in w], b, activation, [x[0]] + x)
+            elif kind == "shared":
+                x = dense(w, b, activation, x) + dense(w, b, activation, x[::-1])
+            else:
+                x = dense(w, b, activation, x)
+                if kind == "twice":
+                    x = dense(w, b, activation, x)
+        out = (total(x) * y).sin()
+        return out + params[0] * params[0] if penalty else out
+
+    return fn, params
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(layered_programs())
+def test_dense_levels_run_as_matrix_products_and_near_misses_do_not(program):
+    X, Y, layers, penalty = program
+    fn, params = layered_model(layers, penalty)
+    columns = [np.array(X), np.array(Y)]
+    compiled = assert_matches_eager(fn, params, columns)
+    assert matrix_steps(compiled) == sum(LAYER_KINDS[kind] for kind, *_ in layers)
+    assert_same_as_reference(compiled, params, columns)
 
 
 @pytest.mark.parametrize("name", sorted(SAFE_OPS))
@@ -282,7 +375,7 @@ def test_unusual_columns_take_the_general_paths_and_still_match():
     X = np.array([[0.3, -1.2, 0.8], [1.5, 0.2, -0.4], [-0.9, 0.6, 1.1]])
     Y = np.array([0.5, -1.5, 2.0])
     program = assert_matches_eager(fn, p, [X, Y])
-    assert program._fill_static_rows and program._first_grad_row < program._param_start  # the mixed column's paths
+    assert program._fill_static_rows and (program._written_below < program._param_start).any()  # the mixed column's paths
     assert_same_as_reference(program, p, [X, Y])
 
 
@@ -294,7 +387,7 @@ def test_a_column_of_inputs_and_constants_gets_no_gradient_across_calls():
     fn = lambda x: (x * p).sin() + 2.0 * q  # noqa: E731
     program = compile(fn, [p, q], example=(0.0,))
     assert {program.ir.slot_name(s)[0] for s in program.instructions[0].inputs[0]} == {"a", "c"}
-    assert not program._fill_static_rows and program._first_grad_row == program._param_start  # the fast paths
+    assert not program._fill_static_rows and program._written_below.min() == program._param_start  # the fast paths
     columns = [np.zeros(2)]  # d/dx of the mean: cos(0) * p / 2 = 5e307 for each sample
     for _ in range(5):
         loss, grads = compiled_mean_and_grads(program, [p, q], columns)
@@ -378,7 +471,7 @@ def test_models_match_eager_losses_and_every_gradient(dataset, widths, loss, n):
 
 
 @pytest.mark.parametrize("dataset,widths,loss,n", MODELS)
-def test_models_run_as_the_reference_interpreter_runs_them_bit_for_bit(dataset, widths, loss, n):
+def test_models_run_as_the_reference_interpreter_runs_them(dataset, widths, loss, n):
     X, y, classes = dataset_batch(dataset, n)
     model = MLP(len(X[0]), widths, seed=7)
     program = compile_loss(model, loss, num_features=len(X[0]), target_size=classes if loss == "cross_entropy" else None)
@@ -421,6 +514,29 @@ def test_training_runs_match_eager_step_for_step(dataset, widths, loss, optimize
     for (eager_loss, eager_params), (compiled_loss, compiled_params) in zip(*runs):
         assert_close(compiled_loss, eager_loss, "loss")
         assert_close(compiled_params, eager_params, "parameters after the step")
+
+
+def test_value_and_grad_runs_on_a_parameter_array_and_leaves_the_values_alone():
+    model = MLP(3, [4, 1], seed=0)
+    params = model.parameters()
+    fn = lambda x, y: (model(x) - y) ** 2  # noqa: E731
+    program = compile(fn, params, example=([0.0, 0.0, 0.0], 0.0))
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    data = np.array([p.data for p in params]) * 0.5 + 0.1  # not what the Values hold
+    before = [(p.data, p.grad) for p in params]
+    value, grad = program.value_and_grad(data, X, Y)
+    assert [(p.data, p.grad) for p in params] == before
+    for p, x in zip(params, data):  # eager mode at those values is the independent check
+        p.data = x
+    expected_value, expected_grads = eager_mean_and_grads(fn, params, samples_of([X, Y]))
+    assert_close(value, expected_value, "loss")
+    assert_close(grad, expected_grads, "parameter gradients")
+    with pytest.raises(ValueError, match=r"params must hold one number per parameter, shape \(21,\)"):
+        program.value_and_grad(data[:-1], X, Y)
+    data[3] = np.nan
+    with pytest.raises(ValueError, match="parameter 3 is nan"):
+        program.value_and_grad(data, X, Y)
 
 
 def test_parameters_are_read_afresh_on_every_call():
@@ -545,8 +661,10 @@ def test_group_calls_do_not_depend_on_width_or_batch_size(width, monkeypatch):
             counts[key] = 0
         rng = np.random.default_rng(batch)
         program(rng.standard_normal((batch, 2)), np.sign(rng.standard_normal(batch)))
-        # dot, + b, relu; dot, + b, relu; dot, + b; y * s, 1 - ys, relu: one call per group each way
-        assert counts == {"value": 11, "vjp": 11}
+        # + b, relu; + b, relu; + b; y * s, 1 - ys, relu: one call per group each way (the three
+        # levels of dots run as matrix products, not through the dot rule)
+        assert counts == {"value": 8, "vjp": 8}
+    assert matrix_steps(program) == 3
     assert [(i.op, len(i.outputs)) for i in program.instructions][:3] == [("dot", width), ("add", width), ("relu", width)]
     assert program.num_levels == 11
 

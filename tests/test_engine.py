@@ -265,6 +265,16 @@ def test_pow_edges_follow_pytorch():
     assert z.grad == -6.0
 
 
+def test_data_set_to_a_numpy_scalar_runs_every_op_that_takes_a_sign():
+    # p.data = weights[i] from a NumPy array: relu's and abs's derivatives and sign compare it with 0
+    for op, slope in (("relu", 1.0), ("__abs__", -1.0), ("sign", 0.0)):
+        v = Value(0.0)
+        v.data = np.float64(-2.0) if op == "__abs__" else np.float64(2.0)
+        out = getattr(v, op)()
+        out.backward()
+        assert (out.data, v.grad) == ({"relu": 2.0, "__abs__": 2.0, "sign": 1.0}[op], slope)
+
+
 def test_numpy_scalars_mix_with_values_on_either_side():
     v = Value(2.0)
     for out in (np.float64(3.0) * v, v * np.float64(3.0), np.float64(3.0) + v + v):

@@ -46,7 +46,7 @@ class scalar_math:
 
     @staticmethod
     def sign(x):
-        return (x > 0) - (x < 0)
+        return float(x > 0) - float(x < 0)  # float(): a NumPy scalar's bools do not subtract
 
     # For the ops of many inputs, which get them as a tuple. NumPy's functions of these names take
     # a whole stack of arrays in one call, so a compiled program runs a layer of dots in one go.
@@ -250,7 +250,7 @@ COS = Op("cos", "cos", lambda m, x: m.cos(x), lambda m, g, out, x: (-g * m.sin(x
 
 # The mask that relu's and abs's derivatives use, as an op: a gradient built from the rules on Values
 # (micrograd.grad with create_graph=True) keeps it in its graph, so that it replays for every sample.
-SIGN = Op("sign", "sign", lambda m, x: 1.0 * m.sign(x),  # 1.0 *: a float from the ints of scalar_math.sign
+SIGN = Op("sign", "sign", lambda m, x: m.sign(x),
           lambda m, g, out, x: (0.0 * g,), 1,
           doc="-1.0, 0.0 or 1.0 as x is negative, zero or positive; its derivative is 0, as in PyTorch.")
 

@@ -160,61 +160,80 @@ class _CompiledTraining:
     """Training steps through the compiled loss (``compile_loss``), a whole batch per NumPy call.
 
     The training set becomes arrays once; a batch is a slice of them. A micrograd optimizer whose
-    ``step`` is its own (not overridden) steps on arrays (``optim.ParameterArrays``): its state
-    lives there between ``sync()``s, which ``fit`` calls before a callback and at the end; other
-    optimizers get their ``step()`` called, as in eager training.
+    ``step`` is its own (not overridden) steps on arrays (``optim.ParameterArrays``), and the
+    program reads the parameters from them (``Program.value_and_grad``): between ``sync()``s,
+    which ``fit`` calls before a callback and at the end, no Value is read or written. Other
+    optimizers get the gradients in ``p.grad`` and their ``step()`` called, as in eager training.
+    The L2 term is compiled too, as a function of the parameters alone.
     """
 
     def __init__(self, model, loss: str, train: Dataset, make_targets, l2: float, optimizer):
         self.program, arrays = _compiled_loss(model, loss, train, make_targets)  # checks for NumPy
         import numpy as np
 
+        from micrograd.compile import compile
+
         self.inputs = arrays(train)
         self.labels = np.asarray(train.y)
-        self.l2, self.optimizer, self.params = l2, optimizer, model.parameters()
-        on_arrays = isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step
-        self.arrays = optimizer.arrays() if on_arrays else None
+        self.optimizer, self.params = optimizer, self.program.params
+        self.penalty = compile(lambda: l2_penalty(self.params, l2), self.params, example=()) if l2 else None
+        self.arrays = self.where = None
+        if isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step:
+            position = {id(p): k for k, p in enumerate(self.params)}
+            where = [position.get(id(p)) for p in optimizer.params]
+            if None not in where:  # it steps parameters of the model only
+                self.arrays = optimizer.arrays()
+                # where the optimizer's parameters sit among the model's (a slice: all, in order)
+                self.where = slice(None) if where == list(range(len(self.params))) else np.array(where)
+                # the others' gradients add up from step to step, as zero_grad() leaves them in eager mode
+                self.others = np.setdiff1d(np.arange(len(self.params)), where)
+                self.others_grad = np.zeros(len(self.others))
+        self.resume()
         self.ahead = False  # have the arrays stepped since the Values last caught up?
 
     def step(self, indices: list[int] | None) -> tuple[float, float]:
         """As ``_EagerTraining.step``; the gradients land in the parameters' ``.grad`` as
-        ``backward()`` would leave them."""
-        import numpy as np
-
+        ``backward()`` would leave them (at the next ``sync()`` when the optimizer is on arrays)."""
         inputs, labels = self.inputs, self.labels
         if indices is not None:
             inputs, labels = [array[indices] for array in inputs], labels[indices]
-        optimizer, arrays = self.optimizer, self.arrays
-        if arrays is not None:
-            # The program reads the parameters from the Values and adds its gradients into them;
-            # a Program taking the parameter vector itself would save these loops.
-            arrays.write_parameters()
-        optimizer.zero_grad()
-        value = self.program(*inputs)
-        if self.l2:
-            # apart, in eager mode: as a term of every sample's loss it would cost the program more
-            penalty = l2_penalty(self.params, self.l2)
-            penalty.backward()
-            value += penalty.data
-        if arrays is None:
-            optimizer.step()
+        if self.arrays is None:
+            self.optimizer.zero_grad()
+            value = self.program(*inputs)
+            if self.penalty is not None:
+                value += self.penalty()
+            self.optimizer.step()
         else:
-            params = optimizer.params
-            arrays.step(np.fromiter((p.grad for p in params), dtype=np.float64, count=len(params)))
+            self.data[self.where] = self.arrays.data
+            value, self.grad = self.program.value_and_grad(self.data, *inputs)
+            if self.penalty is not None:
+                penalty, penalty_grad = self.penalty.value_and_grad(self.data)
+                value, self.grad = value + penalty, self.grad + penalty_grad
+            self.arrays.step(self.grad[self.where])
+            self.others_grad += self.grad[self.others]
             self.ahead = True
         return value, _accuracy_of_outputs(self.program.aux, labels)
 
     def sync(self) -> None:
-        """Bring the Values' ``.data`` and the optimizer's state up to date: only if steps ran since
-        the last sync, so what a callback set (before it raised, say) is not written over."""
+        """Bring the Values' ``.data`` and ``.grad`` and the optimizer's state up to date: only if
+        steps ran since the last sync, so what a callback set (before it raised, say) is not
+        written over."""
         if self.ahead:
             self.arrays.sync()
+            for p, g in zip(self.optimizer.params, self.grad[self.where].tolist()):
+                p.grad = g
+            for k, g in zip(self.others.tolist(), self.others_grad.tolist()):
+                self.params[k].grad += g
+            self.others_grad[:] = 0.0
             self.ahead = False
 
     def resume(self) -> None:
         """Carry on from the Values and the optimizer as they are now (a callback may have changed them)."""
         if self.arrays is not None:
+            import numpy as np
+
             self.arrays.load()
+            self.data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
 
 
 def evaluate(model, data: Dataset, loss: str, *, compiled: bool = False) -> tuple[float, float]:

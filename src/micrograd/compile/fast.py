@@ -7,10 +7,10 @@ run of consecutive slots as a view. Its gradients go back with precomputed scatt
 kinds. It computes what ``reference.py`` computes, and is tested against it on random programs.
 
 Gradients are added per sample, edge after edge in the reference's order, and the parameters'
-are summed over the batch at the end, so that the numbers are the reference's bit for bit. A
-group that a faster formula could run (a dense layer's dots as one matrix product) would get its
-own value and vjp in its ``_Step``, and be tested against the reference to 1e-12 relative, since a
-matrix product sums in another order.
+are summed over the batch at the end, so that the numbers are the reference's bit for bit. One
+kind of group runs another way (``_MatrixStep``): a dense layer's dots, as one matrix product
+forward and two backward, which sum in BLAS's order and so equal the reference to 1e-12 relative;
+its weights' gradients come out summed over the batch, and need no per-sample rows at all.
 
 NumPy's floating-point errors only tell this executor that something went wrong: the reference
 interpreter then finds the sample, and the eager engine, run on that sample, says what.
@@ -69,38 +69,49 @@ class Program:
     def __call__(self, *batch, reduction: str = "mean") -> float:
         """Run forward and backward on the whole batch: return the mean (or ``'sum'``) output,
         and add the mean (or sum) of the parameter gradients into each ``p.grad``."""
+        data = np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
+        value, grads = self.value_and_grad(data, *batch, reduction=reduction)
+        for p, g in zip(self.params, grads.tolist()):
+            p.grad += g
+        return value
+
+    def value_and_grad(self, params, *batch, reduction: str = "mean") -> tuple[float, np.ndarray]:
+        """``program(*batch)`` at the parameter values ``params`` (an array, in ``program.params``
+        order) instead of the Values' ``.data``: the mean (or ``'sum'``) output and its gradient,
+        an array in the same order. No Value is read or changed: a training loop that keeps its
+        parameters in an array (as ``fit(..., compiled=True)`` does) saves two passes over every
+        parameter a step."""
         one_of(reduction, ("mean", "sum"), "reduction")
         if self._num_loss_outputs != 1:
             raise ValueError(
                 f"the traced function returned {self._num_loss_outputs} outputs; a gradient needs one "
                 "Value (use program.forward for several outputs)"
             )
-        data = self._read_params()
+        self._load_params(params)
         arrays, size = self._batch_arrays(batch)
-        values, grads = self._prepare(arrays, size, data)
+        values, grads = self._prepare(arrays, size)
         scale = 1.0 / size if reduction == "mean" else 1.0
         try:
             with np.errstate(**_RAISE):
-                gathered = self._run_forward(values, size)
+                saved = self._run_forward(values, size)
                 self._at = "total"
                 total_output = float(np.sum(values[self._output_rows[0]]))
-                param_grads = self._run_backward(values, grads, gathered, scale)
+                by_slot = self._run_backward(values, grads, saved, scale)
+            param_grads = np.empty(len(self.params))
+            param_grads[self._param_index] = by_slot
             outputs = values
         except FloatingPointError:
-            total_output, by_index, outputs = self._explain(arrays, scale, backward=True)
-            param_grads = by_index[list(self.ir.params)]
+            total_output, param_grads, outputs = self._explain(arrays, scale, backward=True)
         if self.has_aux:
             self.aux = _per_sample(outputs, self._aux_rows)
-        for p, g in zip(self._params_by_slot, param_grads.tolist()):
-            p.grad += g
-        return total_output * scale
+        return total_output * scale, param_grads
 
     def forward(self, *batch) -> np.ndarray:
         """The per-sample outputs: shape ``(batch,)`` for one output, ``(batch, k)`` for k (for
         ``has_aux=True``: the loss only; the aux outputs land in ``program.aux``)."""
-        data = self._read_params()
+        self._load_params(np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params)))
         arrays, size = self._batch_arrays(batch)
-        values, _ = self._prepare(arrays, size, data)
+        values, _ = self._prepare(arrays, size)
         try:
             with np.errstate(**_RAISE):
                 self._run_forward(values, size)
@@ -136,9 +147,11 @@ class Program:
         """A readable listing: one line per instruction, its first few nodes spelled out.
 
         Names: ``a0[1]`` is element 1 of argument 0 (``a1`` a number argument), ``p7`` parameter 7,
-        ``c0`` a constant (values listed at the top), ``v12`` a computed node.
+        ``c0`` a constant (values listed at the top), ``v12`` a computed node. A level of dots that
+        runs as one matrix product (see ``_MatrixStep``) says so.
         """
-        return "\n".join([repr(self)] + self.ir.listing(per_instruction, max_operands))
+        notes = {step.index: " (matrix product)" for step in self._steps if isinstance(step, _MatrixStep)}
+        return "\n".join([repr(self)] + self.ir.listing(per_instruction, max_operands, notes))
 
     # -- layout: the gathers and scatters of every group ------------------------------------
 
@@ -155,14 +168,22 @@ class Program:
         self._steps = []
         for ins in ir.instructions:
             index = np.asarray(ins.inputs, dtype=np.intp).reshape(len(ins.inputs), len(ins.outputs))
-            kinds = [layout.column_kind(column) for column in index]
-            gather = layout.gather_plan(index, ops.OPS[ins.op].arity is None)
-            self._steps.append(_Step(ins, gather, len(self._steps), kinds))
+            step = _MatrixStep.recognise(ins, index, layout, len(self._steps))
+            if step is None:
+                kinds = [layout.column_kind(column) for column in index]
+                gather = layout.gather_plan(index, ops.OPS[ins.op].arity is None)
+                step = _Step(ins, gather, len(self._steps), kinds)
+            self._steps.append(step)
         for step in reversed(self._steps):  # in backward order: each plan knows which rows hold a gradient
-            index = np.asarray(step.instruction.inputs, dtype=np.intp).reshape(len(step.instruction.inputs), -1)
-            step.scatter = layout.scatter_plan(index, step.rule.arity is None)
+            step.plan_backward(layout)
         self._fill_static_rows = layout.reads_param_rows  # a mixed column reads parameters from `values`
-        self._first_grad_row = layout.first_written_row  # backward zeroes every row it adds into
+        # Backward adds into every computed row, and into the rows below them that ``written`` marks
+        # (the loss, and parameters or inputs in a mixed column): those are zeroed before each pass.
+        # The parameters among them have per-sample gradients, summed over the batch at the end.
+        self._written_below = np.flatnonzero(layout.written[: ir.first_computed])
+        below = self._written_below
+        self._per_sample_params = below[(below >= ir.param_start) & (below < ir.const_start)]
+        self._param_index = np.asarray(ir.params, dtype=np.intp)
 
         outputs = list(ir.outputs)
         if any(ir.param_start <= row < ir.const_start for row in outputs):
@@ -203,15 +224,18 @@ class Program:
             self._verify(arrays)
         return arrays, size
 
-    def _read_params(self) -> np.ndarray:
-        """The parameters' ``.data``, in slot order."""
-        data = np.fromiter((p.data for p in self._params_by_slot), dtype=np.float64, count=len(self.params))
+    def _load_params(self, params) -> None:
+        """Check ``params`` (one finite number per parameter, in ``self.params`` order) and put them,
+        in slot order, where the steps read them."""
+        data = np.asarray(params, dtype=np.float64)
+        if data.shape != (len(self.params),):
+            raise ValueError(f"params must hold one number per parameter, shape ({len(self.params)},), got {data.shape}")
         if not np.isfinite(data).all():
             bad = int(np.flatnonzero(~np.isfinite(data))[0])
-            raise ValueError(f"parameter {self.ir.params[bad]} is {float(data[bad])!r}: parameters must be finite")
-        return data
+            raise ValueError(f"parameter {bad} is {float(data[bad])!r}: parameters must be finite")
+        self._static[: len(data)] = data[self._param_index]
 
-    def _prepare(self, arrays: list[np.ndarray], size: int, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _prepare(self, arrays: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
         """The value and gradient arrays for this batch size, holding this batch and parameters."""
         buffers = self._buffers.pop(size, None)
         if buffers is None:
@@ -232,9 +256,8 @@ class Program:
             else:
                 values[row : row + shape] = array.T
                 row += shape
-        self._static[: len(data)] = data
         if self._fill_static_rows:
-            values[self._param_start : self._const_start] = data[:, None]
+            values[self._param_start : self._const_start] = self._static[: len(self.params), None]
         return buffers
 
     def _largest_temporary(self, size: int) -> int:
@@ -244,30 +267,28 @@ class Program:
 
     def _run_forward(self, values: np.ndarray, size: int) -> list:
         """Every group's values, in order; returns what each group read, for the backward pass."""
-        gathered = []
-        static = self._static
+        saved = []
         for step in self._steps:
             self._at = step  # where NumPy flags an error, for _explain
-            pieces = step.gather(values, static)
-            rows = step.rows
-            values[rows] = step.rule.value(np, *step.value_args(pieces, (rows.stop - rows.start, size)))
-            gathered.append(pieces)
-        return gathered
+            saved.append(step.forward(values, self._static, size))
+        return saved
 
-    def _run_backward(self, values, grads, gathered, scale: float) -> np.ndarray:
+    def _run_backward(self, values, grads, saved, scale: float) -> np.ndarray:
         """Gradients flow from the last group to the first; each group's vector-Jacobian product
-        is added into the gradients of its inputs, per sample. Returns the parameters' gradients
-        summed over the batch, in slot order."""
-        grads[self._first_grad_row :] = 0.0
+        is added into the gradients of its inputs, per sample (a matrix step adds its weights'
+        gradients summed over the batch at once). Returns the parameters' gradients summed over
+        the batch, in slot order."""
+        grads[self._first_computed :] = 0.0
+        grads[self._written_below] = 0.0
         grads[self._output_rows[0]] = scale
+        param_grads = np.zeros(len(self.params))
         for step in reversed(self._steps):
             self._at = step
-            g = grads[step.rows]
-            out = values[step.rows]
-            inputs = step.vjp_args(gathered[step.index], g.shape)
-            step.scatter(step.rule.vjp(np, g, out, *inputs), grads)
+            step.backward(values, grads, saved[step.index], param_grads)
         self._at = None
-        return grads[self._param_start : self._const_start].sum(axis=1)
+        rows = self._per_sample_params
+        param_grads[rows - self._param_start] += grads[rows].sum(axis=1)
+        return param_grads
 
     # -- errors: the reference finds the sample, eager mode says what ------------------------
 
@@ -406,7 +427,7 @@ class _Step:
 
     def __init__(self, instruction: Instruction, gather, index: int, kinds: list[str]):
         self.instruction, self.gather, self.index = instruction, gather, index
-        self.scatter = None  # set once every later group's plan is made (see _SlotKinds.scatter_plan)
+        self.scatter = None  # set by plan_backward, once every later group's plan is made
         # The instruction's op and output slots, in the forms the hot loops use.
         self.rule = ops.OPS[instruction.op]
         self.rows = slice(instruction.outputs.start, instruction.outputs.stop)
@@ -424,6 +445,82 @@ class _Step:
             alike = all(len(set(kinds[p * half : (p + 1) * half])) == 1 for p in range(parts))
             self.value_args = _stacked if alike else _stacked_full
             self.vjp_args = _stacked_full
+
+    def plan_backward(self, layout: _SlotKinds) -> None:
+        index = np.asarray(self.instruction.inputs, dtype=np.intp).reshape(len(self.instruction.inputs), -1)
+        self.scatter = layout.scatter_plan(index, self.rule.arity is None)
+
+    def forward(self, values: np.ndarray, static: np.ndarray, size: int):
+        pieces = self.gather(values, static)
+        rows = self.rows
+        values[rows] = self.rule.value(np, *self.value_args(pieces, (rows.stop - rows.start, size)))
+        return pieces
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, pieces, param_grads: np.ndarray) -> None:
+        g = grads[self.rows]
+        inputs = self.vjp_args(pieces, g.shape)
+        self.scatter(self.rule.vjp(np, g, values[self.rows], *inputs), grads)
+
+
+class _MatrixStep:
+    """A level of dots that all read one vector of inputs, each input once, and whose weights are
+    parameters, each read once: a dense layer, run as one matrix product forward and two backward.
+    With ``W`` the weights (one column per dot), ``x`` the inputs and ``g`` the outputs' gradients,
+    all ``(…, batch)`` but ``W``: the outputs are ``W.T @ x``, the inputs' gradients ``W @ g`` and
+    the weights' ``x @ g.T``, summed over the batch at once. BLAS adds in an order of its own, so
+    this step equals the reference interpreter to 1e-12 relative, not bit for bit. A weight that
+    is a constant, inputs in another order for one dot, or a parameter read twice leave the level
+    to ``_Step``.
+    """
+
+    __slots__ = ("instruction", "index", "rows", "weights", "shape", "inputs", "inputs_need_grad")
+
+    @classmethod
+    def recognise(cls, instruction: Instruction, index: np.ndarray, layout: _SlotKinds, number: int):
+        """This step for ``instruction`` (its input slots ``index``) if it is such a level, else None."""
+        if instruction.op != "dot":
+            return None
+        half = len(index) // 2
+        weights, inputs = index[:half], index[half:]
+        rows = inputs[:, 0]
+        if not (
+            layout.are_params(weights)
+            and len(np.unique(weights)) == weights.size
+            and (inputs == rows[:, None]).all()
+            and len(np.unique(rows)) == len(rows)
+            and not layout.are_static(rows).any()
+        ):
+            return None
+        return cls(instruction, number, weights - layout.param_start, rows, layout.first_computed)
+
+    def __init__(self, instruction: Instruction, index: int, positions: np.ndarray, rows: np.ndarray, first_computed: int):
+        self.instruction, self.index = instruction, index
+        self.rows = slice(instruction.outputs.start, instruction.outputs.stop)
+        self.shape = positions.shape  # (inputs, dots)
+        self.weights = _slice_or_index(positions.ravel())  # where static (and param_grads) hold W
+        self.inputs = _slice_or_index(rows)
+        self.inputs_need_grad = bool((rows >= first_computed).any())  # not a layer of the program's inputs
+
+    def plan_backward(self, layout: _SlotKinds) -> None:
+        if self.inputs_need_grad:
+            layout.written[self.inputs] = True
+
+    def forward(self, values: np.ndarray, static: np.ndarray, size: int):
+        w, x = static[self.weights].reshape(self.shape), values[self.inputs]
+        values[self.rows] = w.T @ x
+        return w, x
+
+    def backward(self, values: np.ndarray, grads: np.ndarray, saved, param_grads: np.ndarray) -> None:
+        w, x = saved
+        g = grads[self.rows]
+        param_grads[self.weights] += (x @ g.T).ravel()
+        if self.inputs_need_grad:
+            grads[self.inputs] += w @ g
+
+
+def _slice_or_index(slots: np.ndarray):
+    """A slice for consecutive slots (indexing by it is a view), else the slots themselves."""
+    return slice(int(slots[0]), int(slots[0]) + len(slots)) if _is_run(slots) else slots
 
 
 def _as_they_are(pieces, shape):
@@ -461,12 +558,17 @@ class _SlotKinds:
     def __init__(self, param_start: int, const_start: int, first_computed: int, num_slots: int, loss: int):
         self.param_start, self.const_start, self.first_computed = param_start, const_start, first_computed
         self.reads_param_rows = False  # some column reads parameters as rows of `values`
-        self.first_written_row = min(loss, first_computed)  # the lowest row of `grads` backward writes
         self.written = np.zeros(num_slots, dtype=bool)  # rows holding a gradient, as scatter plans are made
         self.written[loss] = True
 
+    def are_static(self, slots: np.ndarray) -> np.ndarray:
+        return (slots >= self.param_start) & (slots < self.first_computed)
+
+    def are_params(self, slots: np.ndarray) -> bool:
+        return bool(((slots >= self.param_start) & (slots < self.const_start)).all())
+
     def column_kind(self, column: np.ndarray) -> str:
-        if (column >= self.param_start).all() and (column < self.first_computed).all():
+        if self.are_static(column).all():
             return "static"
         if (column == column[0]).all():
             return "shared"
@@ -582,7 +684,6 @@ class _SlotKinds:
         batch)`` for a single column), into the gradients of the slots in ``block``."""
         arity, width = block.shape
         flat = block.ravel()
-        self.first_written_row = min(self.first_written_row, int(flat.min()))
         rows = block[:, 0].copy()
         fresh = not self.written[flat].any()
         self.written[flat] = True

@@ -75,13 +75,14 @@ class IR:
             return f"c{slot - self.const_start}"
         return f"v{slot - self.first_computed}"
 
-    def listing(self, per_instruction: int = 3, max_operands: int = 6) -> list[str]:
-        """One line per instruction, its first few nodes spelled out; the constants first."""
+    def listing(self, per_instruction: int = 3, max_operands: int = 6, notes: dict[int, str] | None = None) -> list[str]:
+        """One line per instruction, its first few nodes spelled out, after ``notes`` [its index]
+        if any; the constants first."""
         name = self.slot_name
         lines = []
         if self.constants:
             lines.append("  constants: " + ", ".join(f"c{i} = {v!r}" for i, v in enumerate(self.constants)))
-        for ins in self.instructions:
+        for number, ins in enumerate(self.instructions):
             count = len(ins.outputs)
             examples = []
             for i, slot in enumerate(ins.outputs[:per_instruction]):
@@ -90,7 +91,8 @@ class IR:
                     operands = operands[: max_operands - 1] + ["...", operands[-1]]
                 examples.append(f"{name(slot)} = {ins.op}({', '.join(operands)})")
             more = f"; ... {count - per_instruction} more" if count > per_instruction else ""
-            lines.append(f"{f'  level {ins.level}: {ins.op} x{count}':<28} {'; '.join(examples)}{more}")
+            note = (notes or {}).get(number, "")
+            lines.append(f"{f'  level {ins.level}: {ins.op} x{count}{note}':<28} {'; '.join(examples)}{more}")
         lines.append(f"  outputs: {', '.join(name(s) for s in self.outputs)}")
         return lines
 
