@@ -165,7 +165,7 @@ def test_points_added_and_removed_and_a_csv_round_trip():
         (lambda lines: lines[:5] + ["1.0,abc,1,train"] + lines[5:], "line 6: x2 must be a number from -6 to 6, got 'abc'"),
         (lambda lines: lines[:2] + ["9.0,0.0,1,train"] + lines[2:], "line 3: x1 must be a number from -6 to 6, got 9.0"),
         (lambda lines: lines[:2] + ["1.0,nan,1,train"] + lines[2:], "line 3: x2 must be a number from -6 to 6, got nan"),
-        (lambda lines: lines[:2] + ["", "1.0,0.0,2,train"] + lines[2:], "line 4: label must be a class from 0 to 1"),
+        (lambda lines: lines[:2] + ["", "1.0,0.0,2,train"] + lines[2:], "line 4: label must be a class from 0 to 1, got 2$"),
         (lambda lines: lines[:2] + ["1.0,0.0,1,validation"] + lines[2:], "line 3: part must be one of train, test"),
         (lambda lines: lines[:2] + ["1.0,0.0,1,train,5"] + lines[2:], "line 3: expected 4 values"),
         (lambda lines: lines[:1] + ["1.0,0.0,1,train"] * (MAX_POINTS + 1), f"at most {MAX_POINTS} points"),

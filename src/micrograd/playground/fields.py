@@ -31,7 +31,7 @@ def checked(obj, fields: dict[str, Field], where: str) -> dict:
     unknown = sorted(set(obj) - set(fields))
     if unknown:
         raise ValueError(f"{where}: unknown field {unknown[0]!r}; the fields are {', '.join(fields)}")
-    for name, field in fields.items():  # in the table's order: the first field a reader looks at first
+    for name, field in fields.items():  # in the table's order: a session file's format is named before the rest
         if name in obj and not field.test(obj[name]):
             raise ValueError(f"{where}: {name} must be {field.must_be}, got {shown(obj[name])}")
     missing = [name for name, field in fields.items() if field.required and name not in obj]

@@ -226,8 +226,13 @@ def points_from_csv(text: str, problem: Problem) -> Problem:
     return with_points(problem, rows, names=names)
 
 
-def _read_number(cell: str) -> float | str:
-    """A CSV cell as the number it holds, or as its text for the row's check to refuse."""
+def _read_number(cell: str) -> int | float | str:
+    """A CSV cell as the number it holds (an int if written as one, as a class is), or as its text
+    for the row's check to refuse."""
+    try:
+        return int(cell)
+    except ValueError:
+        pass
     try:
         return float(cell)
     except ValueError:

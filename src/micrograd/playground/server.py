@@ -373,7 +373,7 @@ def _graph(tab: _Tab, body: dict) -> dict:
 
 def _point_graph(session: Session, request: dict, *, layout: bool) -> dict:
     return session.point_graph(
-        request.get("part"), request.get("index"), request.get("view", "neurons"),
+        request["part"], request["index"], request.get("view", "neurons"),
         expanded=request.get("expanded", []), layout=layout,
     )
 
