@@ -43,7 +43,7 @@ def test_model_outputs_equal_eager_outputs_across_chunks(model):
 def test_model_outputs_refuses_a_flat_array():
     with pytest.raises(ValueError, match="2-D array"):
         model_outputs(MLP(2, [1], seed=0), np.zeros(4))
-    with pytest.raises(TypeError, match="points must be numbers"):
+    with pytest.raises(TypeError, match="points must be a list or array of real numbers"):
         model_outputs(MLP(2, [1], seed=0), [["a", "b"]])
 
 
@@ -62,7 +62,7 @@ def test_compiled_outputs_compile_once_and_read_the_current_weights():
     assert outputs([[1.0, 3.0], [0.0, 0.0]]).tolist() == [[-5.0], [-4.0]]
     with pytest.raises(ValueError, match=r"points must be a 2-D array \(samples, 2 features\), got shape \(3, 5\)"):
         outputs(np.zeros((3, 5)))
-    with pytest.raises(TypeError, match="points must be numbers"):
+    with pytest.raises(TypeError, match="points must be a list or array of real numbers"):
         outputs([["1", "2"]])  # text is not read as numbers
 
 

@@ -40,7 +40,7 @@ except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd-plus[compile]'") from None
 
 from micrograd._validate import finite_number, positive_int
-from micrograd.compile.fast import Program
+from micrograd.compile.fast import Program, real_numbers
 from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, trace
 from micrograd.engine import Value
 
@@ -152,13 +152,8 @@ def compiled_outputs(model, num_features: int | None = None) -> Callable[..., np
 
 def _points(points, num_features: int | None) -> np.ndarray:
     """``points`` as floats, shape ``(samples, num_features)`` (any number of features if None)."""
-    try:
-        array = np.asarray(points)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"points must be numbers, as an array of shape (samples, features): {error}") from None
-    if array.dtype.kind not in "iuf":  # not text ("1" would read as 1.0), complex, bool or objects
-        raise TypeError(f"points must be numbers, as an array of shape (samples, features), got {array.dtype.name}")
+    array = real_numbers(points, "points")
     if array.ndim != 2 or array.shape[1] != (num_features or array.shape[1]):
         features = "features" if num_features is None else f"{num_features} features"
         raise ValueError(f"points must be a 2-D array (samples, {features}), got shape {array.shape}")
-    return array.astype(np.float64, copy=False)
+    return array

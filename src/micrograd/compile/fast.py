@@ -200,21 +200,12 @@ class Program:
             raise TypeError(f"the program takes {len(shapes)} batch inputs (one per argument of fn), got {len(batch)}")
         arrays, size = [], None
         for index, (data, shape) in enumerate(zip(batch, shapes)):
-            try:
-                array = np.asarray(data)
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"batch input {index} must be a list or array of numbers: {error}") from None
-            if array.dtype.kind not in "iuf":  # not text ("1" would read as 1.0), complex, bool or objects
-                kind = array.dtype.name
-                raise TypeError(f"batch input {index} must be a list or array of real numbers, got {kind} values")
-            array = array.astype(np.float64, copy=False)
+            array = real_numbers(data, f"batch input {index}")
             rows = size if size is not None or not array.ndim else array.shape[0]  # batch input 0 sets it
             if array.shape != (rows,) + (() if shape is None else (shape,)):
                 expected = f"({'batch' if size is None else size},{'' if shape is None else f' {shape}'})"
                 raise ValueError(f"batch input {index} has shape {array.shape}, expected {expected}")
             size = rows
-            if not np.isfinite(array).all():
-                raise ValueError(f"batch input {index} holds a number that is not finite")
             arrays.append(array)
         if size is None:
             size = 1  # a function of the parameters alone: one evaluation
@@ -227,12 +218,9 @@ class Program:
     def _load_params(self, params) -> None:
         """Check ``params`` (one finite number per parameter, in ``self.params`` order) and put them,
         in slot order, where the steps read them."""
-        data = np.asarray(params, dtype=np.float64)
+        data = real_numbers(params, "params")
         if data.shape != (len(self.params),):
             raise ValueError(f"params must hold one number per parameter, shape ({len(self.params)},), got {data.shape}")
-        if not np.isfinite(data).all():
-            bad = int(np.flatnonzero(~np.isfinite(data))[0])
-            raise ValueError(f"parameter {bad} is {float(data[bad])!r}: parameters must be finite")
         self._static[: len(data)] = data[self._param_index]
 
     def _prepare(self, arrays: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -375,6 +363,23 @@ class Program:
                 "taken from .data), which one trace cannot replay. Express the choice with ops (relu, abs, "
                 "a one-hot dot) or run it eagerly."
             )
+
+
+def real_numbers(data, what: str) -> np.ndarray:
+    """``data`` as an array of float64: a TypeError naming ``what`` unless it holds real numbers
+    (not text, which would read as numbers, nor complex, bool or objects), a ValueError naming the
+    first number that is not finite."""
+    try:
+        array = np.asarray(data)
+    except (TypeError, ValueError) as error:  # ragged lists
+        raise TypeError(f"{what} must be a list or array of real numbers: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{what} must be a list or array of real numbers, got {array.dtype.name} values")
+    array = array.astype(np.float64, copy=False)
+    if not np.isfinite(array).all():
+        bad = tuple(np.argwhere(~np.isfinite(array))[0].tolist())
+        raise ValueError(f"{what}{list(bad) if bad else ''} is {float(array[bad])!r}: numbers must be finite")
+    return array
 
 
 def _add_note(error: BaseException, note: str) -> None:
