@@ -29,12 +29,12 @@ LAYERS = [
 LAYER = {name: depth for depth, names in enumerate(LAYERS) for name in names}
 
 # Inside a subpackage, the same rule, bottom first. compile: the tracer, the reference interpreter
-# of its IR, the fast executor tested against it, the public front. playground: the input
-# features, the problems, the graph layout and the PyTorch script, a training session, the web
-# server, the front.
+# of its IR, the fast executor tested against it, the public front. playground: the tables of
+# what it takes from outside and their check, the input features, the problems, the graph layout
+# and the PyTorch script, a training session, the web server, the front.
 INNER_LAYERS = {
     "compile": ["trace", "reference", "fast", "__init__"],
-    "playground": ["features", "problems", "layout", "torch_script", "session", "server", "__init__"],
+    "playground": ["fields", "features", "problems", "layout", "torch_script", "session", "server", "__init__"],
 }
 
 

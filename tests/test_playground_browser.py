@@ -579,7 +579,7 @@ def test_a_saved_session_comes_back_and_the_exported_script_predicts_what_the_pa
     check_page_losses(driver, server)
     path.write_text('{"format": "micrograd-playground-session", "version": 1}')
     driver.find_element("id", "load-session").send_keys(str(path))
-    wait(driver, lambda: "lacks history" in text(driver, "message"))
+    wait(driver, lambda: "the session file: missing settings, points, model, step, history" in text(driver, "message"))
     assert page_model(driver, server).to_dict() == saved["model"]
     # model.json and the PyTorch script
     model_file = json.loads(page_export(driver, "model"))

@@ -131,10 +131,10 @@ def test_a_weight_or_bias_set_by_hand_changes_the_output_heatmap_by_hand_arithme
     session.set_parameter(0, 0, 1, 0.0)  # L0.N0's weight from x2; its output feeds the output with w
     w = session.model.layers[1].neurons[0].w[0].data
     assert session.model.layers[0].neurons[0].w[1].data == 0.0
-    with pytest.raises(ValueError, match="weight must be 0 to 1"):
-        session.set_parameter(0, 0, 2, 1.0)
-    with pytest.raises(ValueError, match="value must be a finite number"):
-        session.set_parameter(0, 0, None, float("nan"))
+    with pytest.raises(ValueError, match="layer 0, neuron 0, weight 2 is not a parameter of this 2-2-1 network"):
+        session.set_parameter(0, 0, 2, 1.0)  # L0.N0 takes two inputs
+    with pytest.raises(ValueError, match="layer 1, neuron 1, weight None is not a parameter"):
+        session.set_parameter(1, 1, None, 1.0)  # one output
     assert w == session.model.layers[1].neurons[0].w[0].data
 
 
@@ -162,10 +162,12 @@ def test_points_added_and_removed_and_a_csv_round_trip():
     [
         (lambda lines: ["x,y,label,part"] + lines[1:], "line 1: the header must be x1,x2,label,part"),
         (lambda lines: lines[:3] + ["1.0,2.0,1"] + lines[3:], "line 4: expected 4 values"),
-        (lambda lines: lines[:5] + ["1.0,abc,1,train"] + lines[5:], "line 6: x1, x2 and label must be numbers"),
-        (lambda lines: lines[:2] + ["9.0,0.0,1,train"] + lines[2:], r"line 3: \(9.0, 0.0\) is outside the picture"),
-        (lambda lines: lines[:2] + ["", "1.0,0.0,2,train"] + lines[2:], "line 4: label must be a class from 0 to 1"),
-        (lambda lines: lines[:2] + ["1.0,0.0,1,validation"] + lines[2:], "line 3: part must be 'train' or 'test'"),
+        (lambda lines: lines[:5] + ["1.0,abc,1,train"] + lines[5:], "line 6: x2 must be a number from -6 to 6, got 'abc'"),
+        (lambda lines: lines[:2] + ["9.0,0.0,1,train"] + lines[2:], "line 3: x1 must be a number from -6 to 6, got 9.0"),
+        (lambda lines: lines[:2] + ["1.0,nan,1,train"] + lines[2:], "line 3: x2 must be a number from -6 to 6, got nan"),
+        (lambda lines: lines[:2] + ["", "1.0,0.0,2,train"] + lines[2:], "line 4: label must be a class from 0 to 1, got 2$"),
+        (lambda lines: lines[:2] + ["1.0,0.0,1,validation"] + lines[2:], "line 3: part must be one of train, test"),
+        (lambda lines: lines[:2] + ["1.0,0.0,1,train,5"] + lines[2:], "line 3: expected 4 values"),
         (lambda lines: lines[:1] + ["1.0,0.0,1,train"] * (MAX_POINTS + 1), f"at most {MAX_POINTS} points"),
     ],
 )
@@ -194,9 +196,11 @@ def test_a_saved_session_restores_weights_history_and_points_through_json():
     # a file that does not hold together is refused, naming what is wrong
     good = json.loads(text)
     for change, message in [
-        (lambda d: d.update(format="pickle"), "not a playground session file"),
-        (lambda d: d.update(version=9), "unsupported session version 9"),
-        (lambda d: d.pop("history"), "lacks history"),
+        (lambda d: d.update(format="pickle"), "format must be 'micrograd-playground-session' .a playground session file."),
+        (lambda d: d.update(version=9), "version must be one of 1, got 9"),
+        (lambda d: d.pop("history"), "the session file: missing history"),
+        (lambda d: d.update(step=-1), "step must be a whole number >= 0"),
+        (lambda d: d.update(extra=1), "unknown field 'extra'"),
         (lambda d: d["settings"].update(hidden=[3], activations=["relu"]), "does not match its settings"),
         (lambda d: d["history"].append([31, {"train_loss": "x"}]), r"history\[\d+\] must be"),
         (lambda d: d["model"]["weights"][0]["b"].__setitem__(0, "1"), "the session's model: .*bias"),
@@ -247,15 +251,24 @@ def test_points_parameters_and_files_through_the_api(server):  # noqa: F811
     status, answer = request(server, "POST", "/api/restore", {"session": key, "document": saved})
     assert status == 200 and answer["weights"] == saved["model"]["weights"]
     cases = [
-        ("/api/session", {"points": [[7.0, 0.0, 1, "train"]]}, 400, "points[0]: (7.0, 0.0) is outside the picture"),
+        ("/api/session", {"points": [[7.0, 0.0, 1, "train"]]}, 400, "points[0]: x1 must be a number from -6 to 6, got 7.0"),
+        ("/api/session", {"points": "1,2"}, 400, "points must be a list"),
         ("/api/session", {"points": [[1.0, 0.0, 1, "test"]]}, 400, "at least one training point"),
         ("/api/points", {"session": key, "add": [1, 2]}, 400, "add must be [x1, x2, label, part]"),
         ("/api/points", {"session": key}, 400, "send one of add"),
         ("/api/points", {"session": key, "remove": ["train", 99]}, 400, "index must be 0 to 2"),
+        ("/api/points", {"session": key, "remove": ["all", 0]}, 400, "remove must be [part, index]"),
+        ("/api/points", {"session": key, "add": [1, 2, 0, "train"], "csv": ""}, 400, "send one of add"),
+        ("/api/points", {"session": key, "csv": 5}, 400, "csv must be text of at most 200000 characters"),
         ("/api/points", {"session": key, "csv": "x1,x2,label,part\n1,2,3\n"}, 400, "line 2: expected 4 values"),
-        ("/api/parameter", {"session": key, "layer": 5, "neuron": 0, "weight": 0, "value": 1.0}, 400, "layer must be 0 to 2"),
+        ("/api/parameter", {"session": key, "layer": 5, "neuron": 0, "weight": 0, "value": 1.0}, 400,
+         "layer 5, neuron 0, weight 0 is not a parameter of this 2-4-2-1 network: layer 0 to 2"),
         ("/api/parameter", {"session": key, "layer": 0, "value": 1.0}, 400, "missing neuron, weight"),
-        ("/api/restore", {"session": key, "document": {"format": "x"}}, 400, "not a playground session file"),
+        ("/api/parameter", {"session": key, "layer": 0, "neuron": 0, "weight": -1, "value": 1.0}, 400,
+         "weight must be a whole number >= 0, or null"),
+        ("/api/parameter", {"session": key, "layer": 0, "neuron": 0, "weight": 0, "value": "1"}, 400,
+         "value must be a finite number, got '1'"),
+        ("/api/restore", {"session": key, "document": {"format": "x"}}, 400, "format must be 'micrograd-playground-session'"),
     ]
     for path, body, status, message in cases:
         got, answer = request(server, "POST", path, body)

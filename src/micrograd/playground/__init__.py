@@ -3,7 +3,8 @@
 - ``problems``: the six datasets (TensorFlow Playground's four, moons and yin-yang);
 - ``session``: one tab's model and training loop, and every number its page draws;
 - ``layout``: where a point's graph boxes go (Graphviz);
-- ``server``: the HTTP server (standard library) and its API.
+- ``fields``: what a request, the settings and a session file may hold, as tables, and the one check of them;
+- ``server``: the HTTP server (standard library) and its API, whose routes' tables check every request once.
 
 The page itself (HTML, JavaScript, CSS) is in ``micrograd/playground_assets``; it draws, and
 computes nothing about the model. Needs NumPy and scikit-learn (``pip install 'micrograd-plus[playground]'``)

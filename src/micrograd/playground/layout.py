@@ -38,10 +38,8 @@ def _lay_out(shape: tuple) -> dict:
         result = subprocess.run(
             ["dot", "-Tjson"], input="\n".join(lines), capture_output=True, text=True, timeout=60, check=True
         )
-    except FileNotFoundError:
-        raise OSError("the graph panel needs Graphviz's dot program (Debian: apt install graphviz)") from None
-    except subprocess.CalledProcessError as error:
-        raise OSError(f"Graphviz's dot failed: {error.stderr.strip()[-200:]}") from None
+    except (OSError, subprocess.SubprocessError) as error:  # no dot program, or one that fails or hangs
+        raise OSError(f"the graph panel needs Graphviz's dot program (Debian: apt install graphviz): {error}") from None
     drawn = json.loads(result.stdout)
     _, _, width, height = (float(v) for v in drawn["bb"].split(","))
     at = {}

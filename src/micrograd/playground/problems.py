@@ -17,10 +17,10 @@ import math
 import random
 from typing import Callable, NamedTuple
 
-from micrograd._validate import finite_number
+from micrograd.playground.fields import Field, checked, number, one_of, shown
 
-__all__ = ["Points", "Problem", "PROBLEMS", "REGRESSIONS", "make_problem", "with_points", "points_from_csv",
-           "points_to_csv", "MAX_POINTS"]
+__all__ = ["Points", "Problem", "PROBLEMS", "REGRESSIONS", "PARTS", "make_problem", "with_points", "points_from_csv",
+           "points_to_csv", "MAX_POINTS", "MAX_CSV_BYTES"]
 
 SAMPLES = 500  # TensorFlow Playground's NUM_SAMPLES_CLASSIFY
 TRAIN_PERCENT = 50  # its default percTrainData
@@ -28,6 +28,7 @@ MAX_POINTS = 2000  # the user's own points, from clicks, a CSV file, a link or a
 MAX_CSV_BYTES = 200_000
 MAX_LABEL = 1e6  # a regression label; far past it, the squared errors would overflow
 CSV_HEADER = ["x1", "x2", "label", "part"]
+PARTS = ("train", "test")
 
 
 class Points:
@@ -149,7 +150,7 @@ REGRESSIONS = ("plane", "multigauss")
 def make_problem(name: str, seed: int, *, noise: int = 0, train_percent: int = TRAIN_PERCENT) -> Problem:
     """Problem ``name`` (one of ``PROBLEMS``) drawn with ``seed``: the same seed, the same points.
     ``noise`` is TensorFlow Playground's, in percent (0 to 50); ``train_percent`` of the points
-    train, the rest test."""
+    train, the rest test. The session's settings (``session.SETTING_FIELDS``) have checked all four."""
     if name in _DRAWN:
         rng = random.Random(seed)
         points = _DRAWN[name](rng, SAMPLES, noise / 100)
@@ -162,87 +163,80 @@ def make_problem(name: str, seed: int, *, noise: int = 0, train_percent: int = T
     if name == "moons":
         splits = moons(SAMPLES, seed=seed, test_fraction=1 - train_percent / 100)
         bounds = (-1.5, 2.5)
-    elif name == "yinyang":
+    else:  # yinyang
         splits = yinyang(SAMPLES, seed=seed, test_fraction=1 - train_percent / 100, val_fraction=0.0)
         bounds = (-1.1, 1.1)
-    else:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(PROBLEMS)}")
     train, test = (Points(part.X, part.y) for part in (splits.train, splits.test))
     return Problem(name, splits.train.num_classes, train, test, bounds)
 
 
 # -- the user's own points ----------------------------------------------------------------------
 
-def with_points(problem: Problem, rows, *, names: list[str] | None = None) -> Problem:
+def with_points(problem: Problem, rows: list, *, names: list[str] | None = None) -> Problem:
     """``problem`` with the user's points ``rows`` (``[x1, x2, label, part]`` each) in place of its
     own, on the same square. Each is checked: ``ValueError`` naming the row (``points[i]``, or
-    ``names[i]``) and what is wrong."""
-    if not isinstance(rows, list):
-        raise ValueError("points must be a list of [x1, x2, label, part] rows")
+    ``names[i]``) and what is wrong. (Where ``rows`` come from a request or a session file, its
+    table has checked that they are a list.)"""
     if len(rows) > MAX_POINTS:
-        raise ValueError(f"points: at most {MAX_POINTS}, got {len(rows)}")
-    parts = {"train": Points([], []), "test": Points([], [])}
+        raise ValueError(f"points: at most {MAX_POINTS} points, got {len(rows)}")
+    fields = _row_fields(problem)
+    parts = {part: Points([], []) for part in PARTS}
     for i, row in enumerate(rows):
-        x, y, label, part = _checked_point(row, problem, names[i] if names else f"points[{i}]")
-        parts[part].X.append([x, y])
-        parts[part].y.append(label)
+        where = names[i] if names else f"points[{i}]"
+        if not isinstance(row, (list, tuple)) or len(row) != len(CSV_HEADER):
+            raise ValueError(f"{where}: expected 4 values (x1, x2, label, part), got {shown(row)}")
+        checked(dict(zip(CSV_HEADER, row)), fields, where)  # each value by its column's name
+        x, y, label, part = row
+        parts[part].X.append([float(x), float(y)])
+        parts[part].y.append(float(label) if problem.classes is None else int(label))
     if not parts["train"].X:
         raise ValueError("points: at least one training point is needed")
     return problem._replace(train=parts["train"], test=parts["test"], own=True)
 
 
+def _row_fields(problem: Problem) -> dict[str, Field]:
+    """What each value of a point's row must be on ``problem``: inside its square, with one of its
+    labels (on a regression, a number: usually in [-1, 1], noise carries some past it)."""
+    coordinate = number(*problem.bounds)
+    if problem.classes is None:
+        label = number(-MAX_LABEL, MAX_LABEL)
+    else:
+        label = one_of(range(problem.classes))._replace(must_be=f"a class from 0 to {problem.classes - 1}")  # 1.0 is 1
+    return {"x1": coordinate, "x2": coordinate, "label": label, "part": one_of(PARTS)}
+
+
 def point_rows(problem: Problem) -> list[list]:
     """The problem's points as ``[x1, x2, label, part]`` rows (what ``with_points`` takes)."""
-    return [[x, y, label, part] for part in ("train", "test")
+    return [[x, y, label, part] for part in PARTS
             for (x, y), label in zip(getattr(problem, part).X, getattr(problem, part).y)]
 
 
-def _checked_point(row, problem: Problem, where: str) -> tuple:
-    if not isinstance(row, (list, tuple)) or len(row) != 4:
-        raise ValueError(f"{where}: expected 4 values (x1, x2, label, part), got {row!r}")
-    x, y, label, part = row
-    low, high = problem.bounds
-    x, y = (finite_number(v, f"{where}: {name}") for v, name in ((x, "x1"), (y, "x2")))
-    if not (low <= x <= high and low <= y <= high):
-        raise ValueError(f"{where}: ({x}, {y}) is outside the picture, [{low}, {high}] on both axes")
-    if problem.classes is None:
-        label = finite_number(label, f"{where}: label")  # usually in [-1, 1]; noise carries some past it
-        if abs(label) > MAX_LABEL:
-            raise ValueError(f"{where}: label must be from {-MAX_LABEL:g} to {MAX_LABEL:g}, got {label:g}")
-    elif isinstance(label, bool) or label not in range(problem.classes):
-        raise ValueError(f"{where}: label must be a class from 0 to {problem.classes - 1}, got {label!r}")
-    if part not in ("train", "test"):
-        raise ValueError(f"{where}: part must be 'train' or 'test', got {part!r}")
-    return x, y, label, part
-
-
 def points_from_csv(text: str, problem: Problem) -> Problem:
-    """``problem`` with the points of a CSV file (header ``x1,x2,label,part``); a malformed file
-    raises ``ValueError`` naming its line, and nothing changes."""
-    if not isinstance(text, str):
-        raise ValueError("csv must be the file's text")
-    if len(text) > MAX_CSV_BYTES:
-        raise ValueError(f"the CSV file is over {MAX_CSV_BYTES} characters")
+    """``problem`` with the points of a CSV file's ``text`` (header ``x1,x2,label,part``); a
+    malformed file raises ``ValueError`` naming its line, and nothing changes. (The server has
+    checked that ``text`` is at most ``MAX_CSV_BYTES`` characters.)"""
     lines = list(csv.reader(io.StringIO(text)))
     if not lines or [cell.strip() for cell in lines[0]] != CSV_HEADER:
         raise ValueError(f"line 1: the header must be {','.join(CSV_HEADER)}")
     rows, names = [], []
-    for number, cells in enumerate(lines[1:], start=2):
-        if not cells:
-            continue  # a blank line
-        if len(cells) != 4:
-            raise ValueError(f"line {number}: expected 4 values (x1, x2, label, part), got {len(cells)}")
-        try:
-            x, y, label = (float(cell) for cell in cells[:3])
-        except ValueError:
-            raise ValueError(f"line {number}: x1, x2 and label must be numbers, got {','.join(cells[:3])}") from None
-        if problem.classes is not None and label.is_integer():
-            label = int(label)
-        rows.append([x, y, label, cells[3].strip()])
-        names.append(f"line {number}")
-        if len(rows) > MAX_POINTS:
-            raise ValueError(f"line {number}: at most {MAX_POINTS} points")
+    for line, cells in enumerate(lines[1:], start=2):
+        if cells:  # not a blank line
+            rows.append([_read_number(cell) for cell in cells[:3]] + [cell.strip() for cell in cells[3:]])
+            names.append(f"line {line}")
     return with_points(problem, rows, names=names)
+
+
+def _read_number(cell: str) -> int | float | str:
+    """A CSV cell as the number it holds (an int if written as one, as a class is), or as its text
+    for the row's check to refuse."""
+    try:
+        return int(cell)
+    except ValueError:
+        pass
+    try:
+        return float(cell)
+    except ValueError:
+        return cell.strip()
 
 
 def points_to_csv(problem: Problem) -> str:

@@ -13,13 +13,15 @@ What keeps it safe to leave running:
 - the Host header must name this machine (``localhost``, an IP address, or the ``--host`` name) and
   an Origin header, when sent, must be this server: another site cannot drive it, not even
   through DNS rebinding (a name of the attacker's that resolves to 127.0.0.1);
-- bodies are JSON objects with known fields, of at most ``MAX_BODY`` bytes (``MAX_DATA_BODY``
-  for those carrying points or a CSV file, ``MAX_SESSION_FILE`` for a session file); anything else
-  gets a 4xx and a one-line message, never a traceback.
+- bodies are JSON objects of at most ``MAX_BODY`` bytes (``MAX_DATA_BODY`` for those carrying
+  points or a CSV file, ``MAX_SESSION_FILE`` for a session file), each field checked once, here, by
+  the route's table (``_ROUTES``, see ``fields.py``); anything else gets a 4xx and a one-line
+  message naming the field, never a traceback. The session behind trusts what the tables guarantee.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import secrets
@@ -34,7 +36,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 
 from micrograd._extras import NO_DOT, require
-from micrograd.playground.session import CHOICES, Diverged, Session, Settings
+from micrograd._validate import whole_number
+from micrograd.playground.fields import (
+    A_LIST, AN_OBJECT, Field, checked, list_of, nullable, number, one_of, required, text, whole,
+)
+from micrograd.playground.problems import MAX_CSV_BYTES, PARTS
+from micrograd.playground.session import CHOICES, VIEWS, Diverged, Session, Settings
 
 __all__ = ["make_server", "serve", "PlaygroundServer"]
 
@@ -121,9 +128,9 @@ class Sessions:
             raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, message)
         del self._tabs[idle]
 
-    def get(self, key) -> _Tab:
+    def get(self, key: str | None) -> _Tab:
         with self._lock:
-            tab = self._tabs.get(key) if isinstance(key, str) else None
+            tab = self._tabs.get(key)
             if tab is not None and time.monotonic() - tab.last_used > self.idle_seconds:
                 del self._tabs[key]
                 tab = None
@@ -132,10 +139,9 @@ class Sessions:
             tab.last_used = time.monotonic()
             return tab
 
-    def close(self, key) -> None:
+    def close(self, key: str | None) -> None:
         with self._lock:
-            if isinstance(key, str):
-                self._tabs.pop(key, None)
+            self._tabs.pop(key, None)
 
 
 class PlaygroundServer(ThreadingHTTPServer):
@@ -240,27 +246,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _check_host_and_origin(self) -> None:
-        if not self.server.allowed_host(self.headers.get("Host")):
-            raise RequestError(HTTPStatus.FORBIDDEN, "this server answers only to localhost or an IP address")
-        origin = self.headers.get("Origin")
-        if origin is not None and origin != f"http://{self.headers['Host']}":
-            raise RequestError(HTTPStatus.FORBIDDEN, f"requests from {origin} are refused")
+        """Only this machine's pages of this server: a Host header naming it and, if sent, its own Origin."""
+        host, origin = self.headers.get("Host"), self.headers.get("Origin")
+        if not self.server.allowed_host(host) or origin not in (None, f"http://{host}"):
+            message = f"refused (Host {host!r}, Origin {origin!r}): this server answers only to localhost or an IP"
+            raise RequestError(HTTPStatus.FORBIDDEN, f"{message} address, from its own pages")
 
     def _wrong_method(self):
-        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{self.command} is not supported here: use GET or POST")
+        path = self.path.split("?", 1)[0]
+        message = f"{self.command} {path} is not served: the API (/api/...) takes a POST with a JSON body, a page a GET"
+        raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, message)
 
     def _get(self):
         path = self.path.split("?", 1)[0]
-        name = "index.html" if path == "/" else path.removeprefix("/assets/")
         if path.startswith("/api/"):
-            raise RequestError(HTTPStatus.METHOD_NOT_ALLOWED, f"{path} takes a POST with a JSON body")
+            return self._wrong_method()
+        name = "index.html" if path == "/" else path.removeprefix("/assets/")
         suffix = name[name.rfind(".") :] if "." in name else ""
-        if (path != "/" and not path.startswith("/assets/")) or "/" in name or suffix not in _CONTENT_TYPES:
-            raise RequestError(HTTPStatus.NOT_FOUND, f"no page at {path}")
-        try:
-            return HTTPStatus.OK, _CONTENT_TYPES[suffix], resources.files(ASSETS).joinpath(name).read_bytes()
-        except (FileNotFoundError, IsADirectoryError):
-            raise RequestError(HTTPStatus.NOT_FOUND, f"no page at {path}") from None
+        if (path == "/" or path.startswith("/assets/")) and "/" not in name and suffix in _CONTENT_TYPES:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                return HTTPStatus.OK, _CONTENT_TYPES[suffix], resources.files(ASSETS).joinpath(name).read_bytes()
+        raise RequestError(HTTPStatus.NOT_FOUND, f"no page at {path}")
 
     def _post(self):
         route = _ROUTES.get(self.path)
@@ -281,26 +287,21 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw, parse_constant=_no_constant)
         except (ValueError, RecursionError) as error:
             raise RequestError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {error}") from None
-        if not isinstance(body, dict):
-            raise RequestError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
-        unknown = sorted(set(body) - fields - {"session"})
-        if unknown:
-            raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown field {unknown[0]!r} for {self.path}")
         try:
-            answer = handler(self.server.sessions, body)
-        except (TypeError, ValueError) as error:  # an argument the library refused, by name
-            raise RequestError(HTTPStatus.BAD_REQUEST, str(error)) from None
+            answer = handler(self.server.sessions, checked(body, {"session": _SESSION_ID, **fields}, self.path))
+        except (TypeError, ValueError) as error:  # a field the route's table refused, or a point, CSV line or file
+            status, message = HTTPStatus.BAD_REQUEST, str(error)
         except ArithmeticError as error:  # a diverged model: its picture overflows until it is reset
-            raise RequestError(
-                HTTPStatus.CONFLICT, f"the model's numbers overflow ({error}): reset it, or lower the learning rate"
-            ) from None
-        return HTTPStatus.OK, "application/json", _json(answer)
+            status = HTTPStatus.CONFLICT
+            message = f"the model's numbers overflow ({error}): reset it, or lower the learning rate"
+        except OSError as error:  # a program the request needs is missing: Graphviz's dot, for a point's graph
+            status, message = HTTPStatus.SERVICE_UNAVAILABLE, str(error)
+        else:
+            return HTTPStatus.OK, "application/json", _json(answer)
+        raise RequestError(status, message)
 
 
-# -- the API: each takes the sessions and the request's JSON object ------------------------------
-
-_FRAME_FIELDS = {"have_history", "model_version", "data_version", "graph"}
-_GRAPH_FIELDS = {"part", "index", "view", "expanded"}
+# -- the API: each takes the sessions and the request's JSON object, checked by its route's table ---
 
 
 def _open(sessions: Sessions, body: dict) -> dict:
@@ -333,25 +334,18 @@ def _with_session(work):
 def _frame(tab: _Tab, body: dict, **extra) -> dict:
     session = tab.session
     have = body.get("have_history", 0)
-    if isinstance(have, bool) or not isinstance(have, int) or have < 0:
-        raise ValueError(f"have_history must be a whole number >= 0, got {have!r}")
     if body.get("model_version") != session.model_version:
         have = 0  # a new model: the page's history is of the old one
     frame = session.frame(have_history=have, data_version=body.get("data_version"))
     graph = body.get("graph")
     if graph is not None:
-        if not isinstance(graph, dict) or not {"part", "index", "view"} <= set(graph) <= _GRAPH_FIELDS:
-            raise ValueError("graph must be an object with part, index, view and (if any) expanded")
-        frame["graph"] = _point_graph(session, graph, layout=False)
+        frame["graph"] = _point_graph(session, checked(graph, _GRAPH_FIELDS, "graph"), layout=False)
     return {**frame, **extra}
 
 
 @_with_session
 def _train(tab: _Tab, body: dict) -> dict:
-    steps = body.get("steps", 1)
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 0 <= steps <= MAX_STEPS_PER_REQUEST:
-        raise ValueError(f"steps must be a whole number from 0 to {MAX_STEPS_PER_REQUEST}, got {steps!r}")
-    granted = tab.steps.take(steps)
+    granted = tab.steps.take(body.get("steps", 1))
     try:
         done = tab.session.train(granted, seconds=TRAIN_SECONDS)
         error = None
@@ -374,15 +368,12 @@ def _reset(tab: _Tab, body: dict) -> dict:
 
 @_with_session
 def _graph(tab: _Tab, body: dict) -> dict:
-    try:
-        return _point_graph(tab.session, body, layout=True)
-    except OSError as error:  # no Graphviz: everything else works
-        raise RequestError(HTTPStatus.SERVICE_UNAVAILABLE, str(error)) from None
+    return _point_graph(tab.session, body, layout=True)  # without Graphviz an OSError: a 503, the rest works
 
 
 def _point_graph(session: Session, request: dict, *, layout: bool) -> dict:
     return session.point_graph(
-        request.get("part"), request.get("index"), request.get("view", "neurons"),
+        request["part"], request["index"], request.get("view", "neurons"),
         expanded=request.get("expanded", []), layout=layout,
     )
 
@@ -395,17 +386,12 @@ def _model(tab: _Tab, body: dict) -> dict:
 @_with_session
 def _points(tab: _Tab, body: dict) -> dict:
     """One change to the points: ``add`` [x1, x2, label, part], ``remove`` [part, index] or ``csv`` (a file's text)."""
-    changes = [name for name in ("add", "remove", "csv") if name in body]
-    if len(changes) != 1:
+    if len(set(body) & set(_POINT_CHANGES)) != 1:
         raise ValueError("send one of add ([x1, x2, label, part]), remove ([part, index]) or csv (the file's text)")
     session = tab.session
     if "add" in body:
-        if not isinstance(body["add"], list) or len(body["add"]) != 4:
-            raise ValueError("add must be [x1, x2, label, part]")
         session.add_point(*body["add"])
     elif "remove" in body:
-        if not isinstance(body["remove"], list) or len(body["remove"]) != 2:
-            raise ValueError("remove must be [part, index]")
         session.remove_point(*body["remove"])
     else:
         session.read_csv(body["csv"])
@@ -420,9 +406,6 @@ def _points_csv(tab: _Tab, body: dict) -> dict:
 @_with_session
 def _parameter(tab: _Tab, body: dict) -> dict:
     """Set one weight by hand: ``layer``, ``neuron``, ``weight`` (the input's index, or null for the bias), ``value``."""
-    missing = sorted({"layer", "neuron", "weight", "value"} - set(body))
-    if missing:
-        raise ValueError(f"missing {', '.join(missing)}")
     tab.session.set_parameter(body["layer"], body["neuron"], body["weight"], body["value"])
     return _frame(tab, body)
 
@@ -434,7 +417,7 @@ def _save(tab: _Tab, body: dict) -> dict:
 
 @_with_session
 def _restore(tab: _Tab, body: dict) -> dict:
-    tab.session = Session.restore(body.get("document"), after=tab.session)
+    tab.session = Session.restore(body["document"], after=tab.session)
     return _frame(tab, body)
 
 
@@ -443,20 +426,50 @@ def _torch_script(tab: _Tab, body: dict) -> dict:
     return {"script": tab.session.torch_script()}
 
 
-_ROUTES = {  # path: (handler, the body's fields beside "session", the body's size limit)
-    "/api/session": (_open, {"settings", "points"}, MAX_DATA_BODY),
-    "/api/close": (_close, set(), MAX_BODY),
-    "/api/train": (_train, {"steps"} | _FRAME_FIELDS, MAX_BODY),
-    "/api/settings": (_settings, {"settings"} | _FRAME_FIELDS, MAX_BODY),
+# The tables of the requests' fields: what each route's body may hold (beside "session").
+_SESSION_ID = nullable(text(64))  # null before the page has one
+_PART, _INDEX = one_of(PARTS), whole(0)  # a point: its index below the part's count, the session checks
+_FRAME_FIELDS = {  # the page's copy of the picture, in a request answered with a new one
+    "have_history": whole(0),
+    "model_version": nullable(whole(0)),
+    "data_version": nullable(whole(0)),
+    "graph": AN_OBJECT,  # a point's graph to follow, as _GRAPH_FIELDS
+}
+_GRAPH_FIELDS = {
+    "part": required(_PART),
+    "index": required(_INDEX),
+    "view": one_of(VIEWS),
+    "expanded": list_of(text(16)),  # neuron names: the session checks them against its network
+}
+_POINT_CHANGES = {  # one of these; the points themselves as problems.with_points checks them
+    "add": Field(lambda v: isinstance(v, list) and len(v) == 4, "[x1, x2, label, part]"),
+    "remove": Field(lambda v: isinstance(v, list) and len(v) == 2 and _PART.test(v[0]) and _INDEX.test(v[1]),
+                    f"[part, index]: {_PART.must_be}, and {_INDEX.must_be}"),
+    "csv": text(MAX_CSV_BYTES),
+}
+_PARAMETER_FIELDS = {  # whether the network has this parameter, the session checks
+    "layer": required(whole(0)),
+    "neuron": required(whole(0)),
+    "weight": required(nullable(whole(0))),  # null: the bias
+    "value": required(number()),
+}
+
+# path: (handler, its body's fields beside "session", the body's size limit). The fields of the settings and of a
+# session file are checked by what reads them (Settings.changed, Session.restore), against their tables in session.py.
+_ROUTES = {
+    "/api/session": (_open, {"settings": AN_OBJECT, "points": nullable(A_LIST)}, MAX_DATA_BODY),
+    "/api/close": (_close, {}, MAX_BODY),
+    "/api/train": (_train, {"steps": whole(0, MAX_STEPS_PER_REQUEST), **_FRAME_FIELDS}, MAX_BODY),
+    "/api/settings": (_settings, {"settings": AN_OBJECT, **_FRAME_FIELDS}, MAX_BODY),
     "/api/reset": (_reset, _FRAME_FIELDS, MAX_BODY),
     "/api/graph": (_graph, _GRAPH_FIELDS, MAX_BODY),
-    "/api/model": (_model, set(), MAX_BODY),
-    "/api/points": (_points, {"add", "remove", "csv"} | _FRAME_FIELDS, MAX_DATA_BODY),
-    "/api/points.csv": (_points_csv, set(), MAX_BODY),
-    "/api/parameter": (_parameter, {"layer", "neuron", "weight", "value"} | _FRAME_FIELDS, MAX_BODY),
-    "/api/save": (_save, set(), MAX_BODY),
-    "/api/restore": (_restore, {"document"} | _FRAME_FIELDS, MAX_SESSION_FILE),
-    "/api/torch": (_torch_script, set(), MAX_BODY),
+    "/api/model": (_model, {}, MAX_BODY),
+    "/api/points": (_points, {**_POINT_CHANGES, **_FRAME_FIELDS}, MAX_DATA_BODY),
+    "/api/points.csv": (_points_csv, {}, MAX_BODY),
+    "/api/parameter": (_parameter, {**_PARAMETER_FIELDS, **_FRAME_FIELDS}, MAX_BODY),
+    "/api/save": (_save, {}, MAX_BODY),
+    "/api/restore": (_restore, {"document": required(AN_OBJECT), **_FRAME_FIELDS}, MAX_SESSION_FILE),
+    "/api/torch": (_torch_script, {}, MAX_BODY),
 }
 
 
@@ -473,8 +486,7 @@ def make_server(host: str = "127.0.0.1", port: int = 0) -> PlaygroundServer:
     call ``serve_forever()`` (in a thread, say) and ``shutdown()``, then ``server_close()``."""
     if not isinstance(host, str) or not host:
         raise ValueError(f"host must be a host name or IP address, got {host!r}")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise ValueError(f"port must be 0 (a free one) to 65535, got {port!r}")
+    whole_number(port, "port", minimum=0, maximum=65535)  # 0: a free one
     try:
         return PlaygroundServer(host, port)
     except OSError as error:  # a port in use, an address not of this machine, an unknown name

@@ -12,26 +12,29 @@ in ``micrograd.ops`` for its vector-Jacobian product, as ``Value.backward`` does
 from __future__ import annotations
 
 import base64
+import contextlib
 import math
 import random
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Iterator
 
-from micrograd._validate import finite_number, positive_int, whole_number
 from micrograd.engine import Value, topological_order
 from micrograd.losses import LOSSES, SAMPLE_LOSSES, accuracy, l1_penalty, l2_penalty, predicted_classes
 from micrograd.nn import MLP
 from micrograd.ops import scalar_math
 from micrograd.optim import OPTIMIZERS
 from micrograd.playground.features import FEATURES, feature_rows
+from micrograd.playground.fields import (
+    A_LIST, AN_OBJECT, Field, checked, list_of, nullable, number, one_of, required, shown, whole,
+)
 from micrograd.playground.problems import (
-    PROBLEMS, Problem, make_problem, point_rows, points_from_csv, points_to_csv, with_points,
+    PARTS, PROBLEMS, Problem, make_problem, point_rows, points_from_csv, points_to_csv, with_points,
 )
 from micrograd.train import label_targets, output_count
 from micrograd.viz import graph_nodes
 
-__all__ = ["Settings", "Session", "CHOICES", "GRID", "SESSION_FORMAT"]
+__all__ = ["Settings", "Session", "CHOICES", "GRID", "SESSION_FORMAT", "SETTING_FIELDS"]
 
 GRID = 50  # heatmap cells per side
 MAX_LAYERS = 6  # hidden layers, as TensorFlow Playground
@@ -85,57 +88,50 @@ class Settings:
     resets: int = 0  # how many times reset drew new weights: the weights' seed is seed * 1000 + resets
 
     def changed(self, changes: dict) -> Settings:
-        """These settings with ``changes`` (a JSON object from the page) applied, each one checked.
-        A new ``hidden`` without ``activations`` keeps each layer's activation (a new layer takes
-        the last one's)."""
-        if not isinstance(changes, dict):
-            raise TypeError(f"settings must be an object, got {type(changes).__name__}")
-        known = {f.name for f in fields(self)}
-        unknown = sorted(set(changes) - known)
-        if unknown:
-            raise ValueError(f"unknown setting {unknown[0]!r}: the settings are {', '.join(sorted(known))}")
-        new = dict(changes)
-        for name, choices in (("dataset", PROBLEMS), ("optimizer", OPTIMIZERS), ("regularization", REGULARIZATIONS),
-                              ("noise", NOISE_PERCENTS), ("train_percent", TRAIN_PERCENTS),
-                              ("reg_rate", REGULARIZATION_RATES)):
-            if name in new and (isinstance(new[name], bool) or new[name] not in choices):
-                raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {new[name]!r}")
-        if "hidden" in new:
-            hidden = new["hidden"]
-            if not isinstance(hidden, list) or len(hidden) > MAX_LAYERS:
-                raise ValueError(f"hidden must be a list of at most {MAX_LAYERS} layer widths, got {hidden!r}")
-            for i, width in enumerate(hidden):
-                if not 1 <= positive_int(width, f"hidden[{i}]") <= MAX_NEURONS:
-                    raise ValueError(f"hidden[{i}] must be 1 to {MAX_NEURONS} neurons, got {width}")
-            new["hidden"] = tuple(hidden)
-        hidden = new.get("hidden", self.hidden)
-        if "activations" in new:
-            activations = new["activations"]
-            if not isinstance(activations, list) or len(activations) != len(hidden):
-                raise ValueError(f"activations must list one activation per hidden layer ({len(hidden)}), got {activations!r}")
-            for i, name in enumerate(activations):
-                if name not in ACTIVATIONS:
-                    raise ValueError(f"activations[{i}] must be one of {', '.join(ACTIVATIONS)}, got {name!r}")
-            new["activations"] = tuple(activations)
-        elif len(hidden) != len(self.activations):
+        """These settings with ``changes`` (a JSON object from the page, a link or a session file)
+        applied, each one checked against ``SETTING_FIELDS``. A new ``hidden`` without
+        ``activations`` keeps each layer's activation (a new layer takes the last one's)."""
+        new = dict(checked(changes, SETTING_FIELDS, "settings"))  # JSON's lists become tuples below
+        if "features" in new:
+            new["features"] = tuple(f for f in FEATURES if f in new["features"])  # the page's order, each once
+        if "lr" in new:
+            new["lr"] = float(new["lr"])
+        hidden = new["hidden"] = tuple(new.get("hidden", self.hidden))
+        if "activations" not in new:
             last = self.activations[-1] if self.activations else "tanh"
             new["activations"] = (self.activations + (last,) * len(hidden))[: len(hidden)]
-        if "features" in new:
-            chosen = new["features"]
-            if not isinstance(chosen, list) or not chosen or not all(isinstance(f, str) and f in FEATURES for f in chosen):
-                raise ValueError(f"features must be a non-empty list of {', '.join(FEATURES)}, got {chosen!r}")
-            new["features"] = tuple(f for f in FEATURES if f in chosen)  # the page's order, each once
-        if "lr" in new:
-            new["lr"] = finite_number(new["lr"], "lr", above=0.0)
-            if not min(LEARNING_RATES) <= new["lr"] <= max(LEARNING_RATES):
-                raise ValueError(f"lr must be from {min(LEARNING_RATES)} to {max(LEARNING_RATES)}, got {new['lr']}")
-        if "batch_size" in new and positive_int(new["batch_size"], "batch_size") > MAX_BATCH:
-            raise ValueError(f"batch_size must be 1 to {MAX_BATCH}, got {new['batch_size']}")
-        for name in ("seed", "resets"):
-            if name in new and not 0 <= whole_number(new[name], name) < 2**32:
-                raise ValueError(f"{name} must be a whole number from 0 to 2**32 - 1, got {new[name]}")
+        elif len(new["activations"]) != len(hidden):
+            raise ValueError(f"settings: activations must list one activation per hidden layer ({len(hidden)}), "
+                             f"got {new['activations']!r}")
+        new["activations"] = tuple(new["activations"])
         return replace(self, **new)
 
+
+SETTING_FIELDS = {  # what each setting takes: the page's menus and sliders
+    "dataset": one_of(PROBLEMS),
+    "noise": one_of(NOISE_PERCENTS),
+    "train_percent": one_of(TRAIN_PERCENTS),
+    "features": list_of(one_of(FEATURES), 1, len(FEATURES)),
+    "hidden": list_of(whole(1, MAX_NEURONS), 0, MAX_LAYERS),
+    "activations": list_of(one_of(ACTIVATIONS), 0, MAX_LAYERS),
+    "optimizer": one_of(OPTIMIZERS),
+    "lr": number(min(LEARNING_RATES), max(LEARNING_RATES)),
+    "regularization": one_of(REGULARIZATIONS),
+    "reg_rate": one_of(REGULARIZATION_RATES),
+    "batch_size": whole(1, MAX_BATCH),
+    "seed": whole(0, 2**32 - 1),
+    "resets": whole(0, 2**32 - 1),
+}
+
+_DOCUMENT_FIELDS = {  # a session file, as Session.document writes it; its history is checked against its problem
+    "format": required(Field(lambda v: v == SESSION_FORMAT, f"{SESSION_FORMAT!r} (a playground session file)")),
+    "version": required(one_of((SESSION_VERSION,))),
+    "settings": required(AN_OBJECT),  # as Settings.changed checks them
+    "points": required(nullable(A_LIST)),  # as with_points checks them
+    "model": required(AN_OBJECT),  # as MLP.from_dict checks it
+    "step": required(whole(0)),
+    "history": required(list_of(Field(lambda entry: True, "[step, {losses}]"), 1, MAX_HISTORY)),
+}
 
 _DATA_SETTINGS = ("dataset", "seed", "noise", "train_percent")  # a change draws new points (and weights)
 _MODEL_SETTINGS = ("hidden", "activations", "features", "resets")  # a change starts a new network
@@ -190,15 +186,17 @@ class Session:
     def add_point(self, x, y, label, part: str = "train") -> None:
         self.set_points(point_rows(self.problem) + [[x, y, label, part]])
 
-    def remove_point(self, part: str, index) -> None:
-        if part not in ("train", "test"):
-            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
-        count = len(getattr(self.problem, part))
-        if not 0 <= whole_number(index, "index") < count:
-            raise ValueError(f"index must be 0 to {count - 1} for the {part} set, got {index}")
+    def remove_point(self, part: str, index: int) -> None:
+        self._check_point(part, index)
         rows = point_rows(self.problem)
         del rows[index + (len(self.problem.train) if part == "test" else 0)]
         self.set_points(rows)
+
+    def _check_point(self, part: str, index: int) -> None:
+        """That the ``part`` set ('train' or 'test', as the server checked) has a point ``index`` (>= 0)."""
+        count = len(getattr(self.problem, part))
+        if index >= count:
+            raise ValueError(f"index must be 0 to {count - 1} for the {part} set, got {index}")
 
     def read_csv(self, text: str) -> None:
         """The points of a CSV file; a malformed one raises ``ValueError`` naming its line, and nothing changes."""
@@ -207,25 +205,22 @@ class Session:
     def csv(self) -> str:
         return points_to_csv(self.problem)
 
-    def set_parameter(self, layer, neuron, weight, value) -> None:
-        """Set one weight (``weight``: the input's index) or the bias (``weight`` None) by hand."""
-        layers = self.model.layers
-        if not 0 <= whole_number(layer, "layer") < len(layers):
-            raise ValueError(f"layer must be 0 to {len(layers) - 1}, got {layer}")
-        neurons = layers[layer].neurons
-        if not 0 <= whole_number(neuron, "neuron") < len(neurons):
-            raise ValueError(f"neuron must be 0 to {len(neurons) - 1} in layer {layer}, got {neuron}")
-        unit = neurons[neuron]
-        if weight is not None and not 0 <= whole_number(weight, "weight") < len(unit.w):
-            raise ValueError(f"weight must be 0 to {len(unit.w) - 1} (or null for the bias), got {weight}")
-        value = finite_number(value, "value")
+    def set_parameter(self, layer: int, neuron: int, weight: int | None, value: float) -> None:
+        """Set one weight (``weight``: the input's index) or the bias (``weight`` None) by hand: ``layer``,
+        ``neuron`` and ``weight`` whole numbers >= 0 (or None) and ``value`` a finite number, as the server
+        checked; whether the network has that parameter is checked here."""
+        widths = [self.model.nin, *self.model.nouts]  # layer i's neurons take widths[i] inputs each
+        if not (layer < len(widths) - 1 and neuron < widths[layer + 1] and (weight is None or weight < widths[layer])):
+            raise ValueError(
+                f"layer {layer}, neuron {neuron}, weight {weight} is not a parameter of this "
+                f"{'-'.join(map(str, widths))} network: layer 0 to {len(widths) - 2}, neuron 0 to its layer's "
+                "width - 1, weight 0 to its inputs - 1 (or null for the bias)"
+            )
+        unit = self.model.layers[layer].neurons[neuron]
         parameter = unit.b if weight is None else unit.w[weight]
-        old, parameter.data = parameter.data, value
-        try:
+        with self._undone_on_overflow(f"value {value:g} is too large", parameter):
+            parameter.data = float(value)
             self._record()
-        except ArithmeticError:
-            parameter.data = old
-            raise ValueError(f"value {value:g} is too large: the losses overflow") from None
 
     def train(self, steps: int, *, seconds: float) -> int:
         """Up to ``steps`` training steps, stopping early after ``seconds``; returns how many ran.
@@ -282,17 +277,11 @@ class Session:
         }
 
     @classmethod
-    def restore(cls, document, *, after: Session | None = None) -> Session:
+    def restore(cls, document: dict, *, after: Session | None = None) -> Session:
         """A session from ``document()``'s output, every part checked (``ValueError`` saying what
         is wrong): nothing of it is used until all of it is. ``after``: the session it replaces
         (the page must see a new model and new points)."""
-        if not isinstance(document, dict) or document.get("format") != SESSION_FORMAT:
-            raise ValueError(f"not a playground session file (its format should be {SESSION_FORMAT!r})")
-        if document.get("version") != SESSION_VERSION:
-            raise ValueError(f"unsupported session version {document.get('version')!r}; this reads {SESSION_VERSION}")
-        missing = sorted({"settings", "points", "model", "step", "history"} - set(document))
-        if missing:
-            raise ValueError(f"the session file lacks {', '.join(missing)}")
+        checked(document, _DOCUMENT_FIELDS, "the session file")
         session = cls(Settings().changed(document["settings"]), document["points"])
         model = MLP.from_dict(document["model"], source="the session's model")
         fresh = session.model
@@ -300,21 +289,20 @@ class Session:
             layer.activation for layer in model.layers
         ] != [layer.activation for layer in fresh.layers]:
             raise ValueError("the session's model does not match its settings (layers, activations or features)")
-        step = whole_number(document["step"], "step")
+        names = sorted(session.history[0][1])  # the losses this problem records
+        step, loss = whole(0), nullable(number())  # a loss is None where there are no test points
+        entry = Field(
+            lambda e: isinstance(e, list) and len(e) == 2 and step.test(e[0]) and isinstance(e[1], dict)
+            and sorted(e[1]) == names and all(map(loss.test, e[1].values())),
+            f"[step, {{{', '.join(names)}}}], each loss a finite number or null",
+        )
         history = document["history"]
-        if not isinstance(history, list) or not 0 < len(history) <= MAX_HISTORY:
-            raise ValueError(f"history must be a list of 1 to {MAX_HISTORY} entries")
-        names = set(session.history[0][1])
-        for i, entry in enumerate(history):
-            if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict) and set(entry[1]) == names):
-                raise ValueError(f"history[{i}] must be [step, {{{', '.join(sorted(names))}}}]")
-            whole_number(entry[0], f"history[{i}]'s step")
-            for name, value in entry[1].items():
-                if value is not None:  # None: no test points
-                    finite_number(value, f"history[{i}]'s {name}")
+        bad = next((i for i, e in enumerate(history) if not entry.test(e)), None)
+        if bad is not None:
+            raise ValueError(f"the session file: history[{bad}] must be {entry.must_be}, got {shown(history[bad])}")
         for ours, theirs in zip(session.model.parameters(), model.parameters()):
             ours.data = theirs.data  # the compiled heatmap program reads these parameters
-        session.step, session.history = step, history
+        session.step, session.history = document["step"], history
         session._batches = session._endless_batches()
         if after is not None:
             session.model_version = after.model_version + 1
@@ -359,17 +347,14 @@ class Session:
         weights after ``backward()``, and the stepper's steps. In ``view`` 'neurons' each neuron is
         one box, except those named in ``expanded`` (``['L0.N1', ...]``), drawn as their scalars;
         in 'scalars' every neuron is (every dot as its products and their sum, ``expand_dot``).
-        ``layout`` adds the boxes' positions (the same for every point of one model)."""
-        if part not in ("train", "test"):
-            raise ValueError(f"part must be 'train' or 'test', got {part!r}")
-        if view not in VIEWS:
-            raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+        ``layout`` adds the boxes' positions (the same for every point of one model). The server has
+        checked the arguments' kinds; that the point and the neurons exist is checked here."""
+        self._check_point(part, index)
         names = [f"L{i}.N{j}" for i, width in enumerate(self.model.nouts) for j in range(width)]
-        if not isinstance(expanded, (list, tuple)) or not set(expanded) <= set(names):
-            raise ValueError(f"expanded must be a list of neuron names ({names[0]} to {names[-1]}), got {expanded!r}")
+        if not set(expanded) <= set(names):
+            message = f"expanded must be a list of neuron names ({names[0]} to {names[-1]}), got {shown(expanded)}"
+            raise ValueError(message)
         data = self.problem.train if part == "train" else self.problem.test
-        if not 0 <= whole_number(index, "index") < len(data):
-            raise ValueError(f"index must be 0 to {len(data) - 1} for the {part} set, got {index}")
         target = self._sample_targets([data.y[index]])[0]
         root, neuron_of = self._point_root(self._inputs[part][index], target)
         nodes = graph_nodes(root, expand_dot=True, max_nodes=2000)
@@ -429,14 +414,23 @@ class Session:
     def _use_problem(self, problem: Problem, *, new_model: bool = False) -> None:
         """Train on ``problem``'s points from now on: with a new network, or the same one going on.
         Points whose losses overflow raise ``ValueError`` and leave the session as it was."""
-        before = dict(vars(self))  # every change below is an attribute set anew, so this undoes them
-        try:
+        with self._undone_on_overflow("with these points, a label or a weight is too large"):
             self._switch_to(problem, new_model)
+
+    @contextlib.contextmanager
+    def _undone_on_overflow(self, change: str, *weights: Value):
+        """Run the block, a change to the session (and to ``weights``' data); if the losses overflow,
+        put everything back as it was and refuse ``change`` with a ``ValueError``."""
+        before = dict(vars(self))  # every change is an attribute set anew (or a weight's data), so this undoes them
+        data = [w.data for w in weights]
+        try:
+            yield
         except ArithmeticError as error:
             vars(self).clear()
             vars(self).update(before)
-            message = f"with these points the losses overflow ({error}): a label or a weight is too large"
-            raise ValueError(message) from None
+            for w, d in zip(weights, data):
+                w.data = d
+            raise ValueError(f"{change}: the losses overflow ({error})") from None
 
     def _switch_to(self, problem: Problem, new_model: bool) -> None:
         self.problem = problem
@@ -449,7 +443,7 @@ class Session:
             targets = label_targets(self.loss_name, problem.classes)
             self._sample_targets = label_targets(self.loss_name, problem.classes, rows=True)
         self._loss_fn = LOSSES[self.loss_name]
-        self._targets = {part: targets(getattr(problem, part).y) for part in ("train", "test")}
+        self._targets = {part: targets(getattr(problem, part).y) for part in PARTS}
         if new_model:
             self._new_model()
         else:
@@ -487,7 +481,7 @@ class Session:
         key = (self.data_version, self.settings.features)
         if self._inputs_key != key:
             self._inputs_cache = {part: feature_rows(getattr(self.problem, part).X, self.settings.features)
-                                  for part in ("train", "test")}
+                                  for part in PARTS}
             self._inputs_key = key
         return self._inputs_cache
 
@@ -517,7 +511,7 @@ class Session:
 
         outputs = self.model.nouts[-1]
         losses = {}
-        for part in ("train", "test"):
+        for part in PARTS:
             if not self._inputs[part]:  # the user's points may have no test set
                 losses[f"{part}_loss"] = None
                 continue
