@@ -160,3 +160,19 @@ def test_graph_options_still_take_their_values_and_unknown_long_options_are_refu
     with pytest.raises(SystemExit):
         main(["graph", "-x", "--precision", "-1", "-o", str(out)])  # -1 is the value, refused as such
     assert "--precision" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "words, said",
+    [
+        (["demo", "--hidden", "16,0"], "argument --hidden: widths[1] must be a positive whole number, got 0"),
+        (["demo", "--lr", "-1"], "argument --lr: the value must be a finite number > 0, got -1.0"),
+        (["demo", "--steps", "1.5"], "argument --steps: the value must be a positive whole number, got float: 1.5"),
+        (["playground", "--port", "70000"], "argument --port: the value must be a whole number from 0 to 65535"),
+    ],
+)
+def test_options_are_refused_before_anything_runs_in_the_librarys_words(capsys, words, said):
+    with pytest.raises(SystemExit) as exit_info:
+        main(words)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1 and said in err

@@ -126,11 +126,11 @@ def test_digits_demo_has_no_decision_boundary(tmp_path, capsys):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--steps", "0"], "expected a positive number"),
+        (["--steps", "0"], "argument --steps: the value must be a positive whole number, got 0"),
         (["--dataset", "cifar"], "invalid choice"),
-        (["--hidden", "16,x"], "expected widths like 16,16"),
-        (["--lr", "nan"], "expected a positive number"),
-        (["--seed", "-1"], "seed must be a whole number from 0 to 2**32 - 1"),
+        (["--hidden", "16,x"], "argument --hidden: widths[1] must be a positive whole number, got str: 'x'"),
+        (["--lr", "nan"], "argument --lr: the value must be a finite number > 0, got nan"),
+        (["--seed", "-1"], "seed must be a whole number from 0 to 4294967295, got -1"),
         (["--out", "README.md"], "is a file, not a folder"),
     ],
 )

@@ -226,6 +226,28 @@ def test_laying_out_the_graph_leaves_the_trained_weights_alone():
     assert [p.data for p in model.parameters()] == weights
 
 
+def test_what_the_page_relies_on_holds_by_construction():
+    # Checked here once, not on every page written: the script is inlined in a <script> element,
+    # which a '</script' in it would end early; every number's text fits the page's fixed width;
+    # and every point's loss graph has point 0's shape, since the page indexes the numbers by node.
+    from importlib import resources
+
+    from micrograd.explore import _MAX_TEXT, PRECISION, _Recorder
+
+    script = (resources.files("micrograd") / "explore_assets" / "explore.js").read_text(encoding="utf-8")
+    assert "</script" not in script.lower()
+    extremes = [0.0, -0.0, 5e-324, -5e-324, 1e-4, -0.99995e-4, 999999.99996, -999999.99996, 1e6, -1e6,
+                -1.7976931348623157e308, -2.2250738585072014e-308, -123456.78949]
+    widths = [len(format_number(x, PRECISION)) for x in extremes]
+    assert max(widths) == _MAX_TEXT == len(format_number(-999999.99996, PRECISION))
+    for dataset, settings in SETTINGS.items():
+        train = load(dataset, seed=SEED, **settings["load"]).train
+        recorder = _Recorder(MLP(2, [3, settings["outputs"]], seed=SEED), train, settings["loss"], steps=1)
+        labels = set(train.y)
+        assert len(labels) > 1  # different targets, one shape
+        assert all([node.op for node in recorder.point_graph(i)] == recorder.ops for i in range(len(train)))
+
+
 def test_missing_graphviz_is_named_before_training(tmp_path, monkeypatch):
     started = time.perf_counter()
     monkeypatch.setitem(sys.modules, "graphviz", None)  # as if the graphviz package were not installed

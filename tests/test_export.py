@@ -77,6 +77,19 @@ def test_from_torch_reads_a_torch_built_float32_network():
     assert from_torch(torch.nn.Linear(4, 3)).nouts == [3]
 
 
+def test_from_torch_reads_hidden_layers_with_different_activations():
+    torch.manual_seed(2)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 3), torch.nn.Tanh(),
+                              torch.nn.Linear(3, 3), torch.nn.Linear(3, 1), torch.nn.Sigmoid()).double()
+    model = from_torch(net)
+    assert [layer.activation for layer in model.layers] == ["relu", "tanh", None, "sigmoid"]
+    x = [0.5, -1.5]
+    with torch.no_grad():
+        theirs = net(torch.tensor(x, dtype=torch.float64)).item()
+    assert math.isclose(model(x).data, theirs, rel_tol=1e-12)
+    assert [type(m) for m in to_torch(model)] == [type(m) for m in net]
+
+
 def test_to_torch_leaves_torchs_random_generator_alone():
     torch.manual_seed(1)
     expected = torch.rand(3)
@@ -100,11 +113,10 @@ def with_infinite_last_bias(net):
         ),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.LeakyReLU(), torch.nn.Linear(3, 1)), "LeakyReLU"),
         (lambda: torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3)), "Conv1d"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(4, 1)), "takes 4 inputs"),
-        (lambda: torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(2, 1)), "before any Linear"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Tanh()), "second activation"),
-        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 3), torch.nn.Tanh(),
-                                     torch.nn.Linear(3, 1)), "one activation for all hidden layers"),
+        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(4, 1)),
+         "from_torch: layer 1, neuron 0 must hold 3 weights, got 4"),
+        (lambda: torch.nn.Sequential(torch.nn.ReLU(), torch.nn.Linear(2, 1)), r"layer 0 \(ReLU\) must follow a Linear layer directly"),
+        (lambda: torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Tanh()), r"layer 2 \(Tanh\) must follow a Linear"),
         (lambda: torch.nn.Sequential(), "no Linear layer"),
         (lambda: torch.nn.ReLU(), "reads a torch.nn.Sequential"),
         (lambda: torch.nn.Sequential(torch.nn.Linear(2, 1)).requires_grad_(False).apply(

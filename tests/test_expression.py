@@ -213,6 +213,8 @@ def test_missing_and_unused_variables_are_listed():
         parse_expression("a*b + c*a", "a=1")
     with pytest.raises(ExpressionError, match="a value for y, z, which the expression does not use"):
         parse_expression("x", "x=1,y=2,z=3")
+    with pytest.raises(ExpressionError, match=r"^no value for b \(give each one, e\.g\. b=1\.0\); a value for z, which"):
+        parse_expression("a*b", "a=1,z=3")
 
 
 def test_errors_of_the_math_say_where():
@@ -241,7 +243,7 @@ def test_assignments():
         ("x=", "x needs a number, got ''", 3),
         ("1x=2", "'1x' is not a variable name", 1),
         ("x=1, lambda=2", "'lambda' is not a variable name", 6),
-        ("x=1,tanh=2", "tanh is a function, not a variable", 5),
+        ("x=1,tanh=2", "'tanh' is not a variable name (it is a function)", 5),
         ("x=1,x=2", "x is given twice", 5),
         ("x=nan", "x needs a finite number, got 'nan'", 3),
         ("x=-inf", "x needs a finite number, got '-inf'", 3),
@@ -262,6 +264,10 @@ def test_bad_values_in_a_mapping():
         parse_expression("x", {"x": math.inf})
     with pytest.raises(TypeError, match="expression must be text"):
         parse_expression(3)
+    # the names of a mapping are judged as in text: a keyword, a function or a non-name is refused
+    for name, why in (("1x", ""), ("lambda", ""), ("tanh", r" \(it is a function\)"), (3, "")):
+        with pytest.raises(ExpressionError, match=f"^{name!r} is not a variable name{why} in "):
+            parse_expression("x", {name: 1.0})
 
 
 def test_long_expressions_give_short_messages():

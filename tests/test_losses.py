@@ -155,7 +155,7 @@ def test_predicted_classes_of_lists_and_of_numpy_arrays():
     np = pytest.importorskip("numpy")
     # one score: class 1 above 0 (0 itself is class 0); several: the first largest
     assert predicted_classes([Value(0.3), -1.0, 0.0, [Value(2.0)]]) == [1, 0, 0, 1]
-    assert predicted_classes([[0.1, 0.7, 0.2], [2.0, -1.0, 2.0], [Value(0.0), Value(0.3)]]) == [1, 0, 1]
+    assert predicted_classes([[0.1, 0.7, 0.2], [2.0, -1.0, 2.0], [Value(0.0), Value(0.3), Value(0.3)]]) == [1, 0, 1]
     rng = random.Random(0)
     single = np.array([rng.choice([-1.0, 0.0, 0.5]) for _ in range(50)])
     rows = np.array([[float(rng.randrange(3)) for _ in range(4)] for _ in range(50)])  # many ties
@@ -165,7 +165,7 @@ def test_predicted_classes_of_lists_and_of_numpy_arrays():
     assert predicted_classes(single[:, None]).tolist() == expected_single  # (samples, 1)
     assert predicted_classes(rows).tolist() == predicted_classes(rows.tolist()) == expected_rows
     assert predicted_classes(np.zeros((0, 3))).shape == (0,)
-    with pytest.raises(TypeError, match="list over the batch"):
+    with pytest.raises(TypeError, match="predicted_classes: scores must be a list, got Value"):
         predicted_classes(Value(1.0))
 
 
@@ -177,28 +177,39 @@ def test_losses_by_name():
 @pytest.mark.parametrize(
     "call, error, match",
     [
-        (lambda: mse([Value(1.0)], [1.0, 2.0]), ValueError, "1 predictions but 2 targets"),
-        (lambda: mse([], []), ValueError, "empty"),
-        (lambda: mse([[Value(1.0)]], [[1.0, 2.0]]), ValueError, "same non-zero length"),
-        (lambda: hinge([Value(1.0)], [0]), ValueError, "targets must be"),
+        (lambda: mse([Value(1.0)], [1.0, 2.0]), ValueError, "mse: targets must hold 1 targets, one per sample of preds, got 2"),
+        (lambda: mse([], []), ValueError, "mse: preds must hold at least 1 sample, got 0"),
+        (lambda: mse([[Value(1.0)]], [[1.0, 2.0]]), ValueError, r"targets\[0\] must hold 1 numbers, one per output, got 2"),
+        (lambda: mse([[Value(1.0), Value(2.0)]], [1.0]), ValueError, r"targets\[0\] must hold 2 numbers"),
+        (lambda: mse([Value(1.0)], ["1"]), TypeError, r"mse: targets\[0\] must be a number or a list of numbers, got str"),
+        (lambda: mse([Value(1.0)], [None]), TypeError, r"mse: targets\[0\] must be a number or a list of numbers"),
+        (lambda: mse([[Value(1.0)]], [[None]]), TypeError, r"mse: targets\[0\] must be a finite number, got NoneType"),
+        (lambda: hinge([Value(1.0)], [0]), ValueError, r"targets must be \+1 or -1, .* got targets\[0\] = 0"),
         (lambda: hinge([Value(1.0)], [2]), ValueError, "targets must be"),
-        (lambda: hinge(Value(1.0), [1]), TypeError, "list over the batch"),
+        (lambda: hinge([[Value(1.0), Value(2.0)]], [1]), ValueError, r"for one score per sample, got .* with 2 score"),
+        (lambda: hinge(Value(1.0), [1]), TypeError, "hinge: scores must be a list, got Value"),
+        (lambda: hinge([Value(1.0)], 1), TypeError, "hinge: targets must be a list, got int"),
         (lambda: binary_cross_entropy_with_logits([Value(0.0)], [1.5]), ValueError, r"\[0, 1\]"),
         (lambda: binary_cross_entropy_with_logits([Value(0.0)], [float("nan")]), ValueError, "finite"),
-        (lambda: binary_cross_entropy_with_logits([], []), ValueError, "empty"),
-        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [2]), ValueError, "class index in 0..1"),
-        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [-1]), ValueError, "class index"),
-        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [0.5]), ValueError, "class index"),
-        (lambda: cross_entropy([[Value(0.0), Value(1.0)], [Value(0.0)]], [0, 0]), ValueError, "logits\\[1\\] has 1"),
-        (lambda: cross_entropy([Value(0.0)], [0]), TypeError, "list of class scores"),
-        (lambda: cross_entropy([[]], [0]), ValueError, r"logits\[0\] has 0 scores"),
-        (lambda: accuracy([Value(1.0)], [1, 1]), ValueError, "1 predictions but 2"),
+        (lambda: binary_cross_entropy_with_logits([], []), ValueError, "logits must hold at least 1 sample, got 0"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [2]), ValueError, r"targets must be class indices, for 2 or more scores per sample, got targets\[0\] = 2"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [-1]), ValueError, "class indices"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)]], [0.5]), ValueError, "class indices"),
+        (lambda: cross_entropy([[Value(0.0), Value(1.0)], [Value(0.0)]], [0, 0]), ValueError,
+         r"cross_entropy: logits\[1\] has 1 scores, expected 2"),
+        (lambda: cross_entropy([Value(0.0)], [0]), ValueError, r"2 or more scores per sample, got targets\[0\] = 0 with 1 score"),  # one score: no classes
+        (lambda: cross_entropy([[]], [0]), ValueError, r"logits\[0\] has 0 scores, expected at least one"),
+        (lambda: accuracy([Value(1.0)], [1, 1]), ValueError, "accuracy: targets must hold 1 targets"),
         (lambda: accuracy([Value(1.0)], [0.5]), ValueError, r"targets must be -1/\+1 or 0/1"),
-        (lambda: accuracy([[]], [0]), ValueError, "accuracy: sample 0 has no scores"),  # was max()'s error
-        (lambda: accuracy([[0.1, 0.2], []], [0, 1]), ValueError, "accuracy: sample 1 has no scores"),
-        (lambda: predicted_classes([[0.1], []]), ValueError, "predicted_classes: sample 1 has no scores"),
-        (lambda: accuracy([[0.1, 0.2], [0.3]], [0, 1]), ValueError, "accuracy: sample 1 has 1 scores, sample 0 has 2"),
-        (lambda: mse(["a"], [1.0]), TypeError, r"preds\[0\]"),
+        (lambda: accuracy([[0.1, 0.2]], [2]), ValueError, r"else class indices, got targets\[0\] = 2"),
+        (lambda: accuracy([[0.1, 0.2, 0.3]], [-1]), ValueError, r"else class indices, got targets\[0\] = -1"),
+        (lambda: accuracy([[]], [0]), ValueError, r"accuracy: scores\[0\] has 0 scores"),  # was max()'s error
+        (lambda: accuracy([[0.1, 0.2], []], [0, 1]), ValueError, r"accuracy: scores\[1\] has 0 scores, expected 2"),
+        (lambda: predicted_classes([[0.1], []]), ValueError, r"predicted_classes: scores\[1\] has 0 scores"),
+        (lambda: predicted_classes([[0.1, 0.2], [0.3]]), ValueError, r"scores\[1\] has 1 scores, expected 2"),
+        (lambda: accuracy([[0.1, 0.2], [0.3]], [0, 1]), ValueError, r"accuracy: scores\[1\] has 1 scores, expected 2"),
+        (lambda: mse(["a"], [1.0]), TypeError, r"mse: preds\[0\] must be a score"),
+        (lambda: cross_entropy([[Value(0.0), None]], [0]), TypeError, r"cross_entropy: logits\[0\] must be a score"),
     ],
 )
 def test_bad_batches_raise_clear_errors(call, error, match):

@@ -225,8 +225,8 @@ def test_zero_grad_clears_every_parameter():
         (lambda: MLP(2.5, [4]), TypeError, "nin"),
         (lambda: MLP(2, [4], seed="abc"), TypeError, "seed"),
         # True is 1 to operator.index, but a bool is never meant as a size
-        (lambda: MLP(True, [1]), TypeError, "nin must be a positive whole number, got True"),
-        (lambda: MLP(2, [4, True]), TypeError, r"nouts\[1\] must be a positive whole number, got True"),
+        (lambda: MLP(True, [1]), TypeError, "nin must be a positive whole number, got bool: True"),
+        (lambda: MLP(2, [4, True]), TypeError, r"nouts\[1\] must be a positive whole number, got bool: True"),
         (lambda: Layer(2, True), TypeError, "nout"),
         (lambda: MLP(2, [4], seed=True), TypeError, "seed"),
         (lambda: MLP(2, 5), TypeError, "nouts must be a list of layer widths"),
@@ -249,7 +249,11 @@ def test_numpy_integers_are_sizes_and_seeds_like_ints():
 
 @pytest.mark.parametrize("call", [lambda m: m([1.0]), lambda m: m([1.0, 2.0, 3.0]), lambda m: m.layers[0]([1.0])])
 def test_wrong_input_length_is_a_value_error_naming_x(call):
-    with pytest.raises(ValueError, match=r"x has \d inputs, but this (MLP|layer) takes 2"):
+    with pytest.raises(ValueError, match=r"x must hold 2 inputs for this (MLP|layer), got \d"):
         call(MLP(2, [3, 1], seed=0))
-    with pytest.raises(ValueError, match="x has 3 inputs"):
+    with pytest.raises(ValueError, match="x must hold 2 inputs for this neuron, got 3"):
         Neuron(2)([1.0, 2.0, 3.0])
+    with pytest.raises(TypeError, match="x must be a list of numbers or Values, got str"):
+        MLP(2, [1], seed=0)("ab")
+    with pytest.raises(TypeError, match="x must be a list of numbers or Values: Value needs a real number, got str"):
+        MLP(2, [1], seed=0)([1.0, "2"])

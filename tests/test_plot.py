@@ -185,11 +185,11 @@ def test_training_curves_of_mini_batches_add_a_running_mean(monkeypatch):
 
 
 def test_training_curves_refuse_histories_that_cannot_be_drawn(tmp_path):
-    with pytest.raises(ValueError, match="history has 2 losses but 1 accuracies"):
+    with pytest.raises(ValueError, match="history.accuracy must hold 2 values, one per loss, got 1"):
         plot_training_curves(History(loss=[1.0, 0.5], accuracy=[0.5]), tmp_path / "c.png")
-    with pytest.raises(ValueError, match="history has no loss values"):
+    with pytest.raises(ValueError, match="history.loss must hold at least 1 value, got 0"):
         plot_training_curves(History(), tmp_path / "c.png")
-    with pytest.raises(TypeError, match="history needs a list of loss values"):
+    with pytest.raises(TypeError, match=r"history.loss must be a list of numbers \(as in a micrograd.train.History\), got NoneType"):
         plot_training_curves({"loss": [1.0]}, tmp_path / "c.png")
     assert not (tmp_path / "c.png").exists()
 

@@ -146,23 +146,31 @@ def rewrite(path, change):
         (lambda p: rewrite(p, lambda s: s.pop("version")), "unsupported version None"),
         (lambda p: rewrite(p, lambda s: s.update(format="keras")), "not a micrograd model"),
         (lambda p: rewrite(p, lambda s: s.pop("weights")), "missing weights"),
-        (lambda p: rewrite(p, lambda s: s.update(nin=4)), "layer 0, neuron 0: expected 4 weights"),
-        (lambda p: rewrite(p, lambda s: s.update(nouts=[5, 4])), "weights should list 2 layers, found 3"),
-        (lambda p: rewrite(p, lambda s: s["weights"][1]["w"][2].pop()), "layer 1, neuron 2: expected 5 weights"),
-        (lambda p: rewrite(p, lambda s: s["weights"][2]["b"].append(0.5)), "'b' should have 2 numbers"),
-        (lambda p: rewrite(p, lambda s: s["weights"][0]["w"].pop()), "'w' should have 5 rows"),
+        (lambda p: rewrite(p, lambda s: s.update(nin=4)), "layer 0, neuron 0 must hold 4 weights, got 3"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=[5, 4])), "weights must hold 2 layers, got 3"),
+        (lambda p: rewrite(p, lambda s: s["weights"][1]["w"][2].pop()), "layer 1, neuron 2 must hold 5 weights, got 4"),
+        (lambda p: rewrite(p, lambda s: s["weights"][2]["b"].append(0.5)), "layer 2: 'b' must hold 2 numbers, one per neuron, got 3"),
+        (lambda p: rewrite(p, lambda s: s["weights"][1].pop("b")), "layer 1: 'b' must be a list, got NoneType"),
+        (lambda p: rewrite(p, lambda s: s["weights"][0].update(w=5)), "layer 0: 'w' must be a list, got int"),
+        (lambda p: rewrite(p, lambda s: s["weights"].__setitem__(1, [])), "layer 1 must be an object with 'w' and 'b', got list"),
+        (lambda p: rewrite(p, lambda s: s.update(inputs=["x1", "x2", 2])), "inputs[2] must be a name (text), got int"),
+        (lambda p: rewrite(p, lambda s: s.update(activation=["relu"])), "activation must hold 2 names"),
+        (lambda p: rewrite(p, lambda s: s["weights"][0]["w"].pop()), "layer 0: 'w' must hold 5 rows, one per neuron, got 4"),
         (lambda p: rewrite(p, lambda s: s["weights"][0]["w"][0].__setitem__(0, "0.5")),
          "layer 0, neuron 0: a weight must be a finite number, got str: '0.5'"),
         (lambda p: rewrite(p, lambda s: s["weights"][0]["b"].__setitem__(0, True)),
          "layer 0, neuron 0: the bias must be a finite number, got bool: True"),
-        (lambda p: rewrite(p, lambda s: s.update(nin=True)), "bad architecture: nin must be a positive whole number"),
-        (lambda p: rewrite(p, lambda s: s.update(nouts=[5, True, 2])), "bad architecture: nouts[1] must be"),
-        (lambda p: rewrite(p, lambda s: s.update(nouts=5)), "bad architecture: nouts must be a list"),
-        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "bad architecture: unknown activation 'gelu'"),
-        (lambda p: rewrite(p, lambda s: s.update(nouts=[])), "bad architecture"),
-        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)), "finite"),
-        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)), "finite"),
-        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\g<1>1e999", p.read_text(), count=1)), "finite"),
+        (lambda p: rewrite(p, lambda s: s.update(nin=True)), "nin must be a positive whole number"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=[5, True, 2])), "nouts[1] must be"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=5)), "nouts must be a list"),
+        (lambda p: rewrite(p, lambda s: s.update(activation="gelu")), "unknown activation 'gelu'"),
+        (lambda p: rewrite(p, lambda s: s.update(nouts=[])), "nouts must hold at least 1 layer width, got 0"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1NaN", p.read_text(), count=1)),
+         "layer 0, neuron 0: the bias must be a finite number, got nan"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\1-Infinity", p.read_text(), count=1)),
+         "layer 0, neuron 0: the bias must be a finite number, got -inf"),
+        (lambda p: p.write_text(re.sub(r'("b": \[)[^,\]]+', r"\g<1>1e999", p.read_text(), count=1)),
+         "layer 0, neuron 0: the bias must be a finite number, got inf"),
         (lambda p: p.write_text(p.read_text().replace('"version": 2', '"version": 1.5')), "unsupported version"),
         (lambda p: p.write_text("[" * 100_000), "nested too deeply"),  # deeper than Python's recursion limit
         (lambda p: p.write_text('{"a": ' * 100_000), "nested too deeply"),
@@ -212,7 +220,7 @@ def test_saved_file_gets_the_usual_permissions_not_a_temporary_files(tmp_path):
 def test_a_file_claiming_a_huge_model_is_refused_before_building_it(tmp_path):
     _, path = saved_model(tmp_path)
     rewrite(path, lambda s: s.update(nouts=[10**7, 10**7, 1]))
-    with pytest.raises(ValueError, match="'w' should have 10000000 rows"):
+    with pytest.raises(ValueError, match="'w' must hold 10000000 rows"):
         MLP.load(path)  # quickly: building 10**14 weights first would never finish
 
 
@@ -300,7 +308,9 @@ def test_version_2_keeps_per_layer_activations_and_input_names_and_version_1_fil
     loaded = MLP.load(path)
     assert loaded.inputs is None and [layer.activation for layer in loaded.layers] == ["tanh", None]
     assert loaded([0.3, 0.7]).data == MLP(2, [3, 1], activation="tanh", seed=2)([0.3, 0.7]).data
-    with pytest.raises(ValueError, match="activation lists 1 layers"):
+    with pytest.raises(ValueError, match="activation must hold 2 names, one per hidden layer, got 1"):
         MLP(2, [3, 3, 1], activation=["relu"])
-    with pytest.raises(ValueError, match="inputs must be a list of 2 names"):
+    with pytest.raises(ValueError, match="inputs must hold 2 names, one per input, got 1"):
         MLP(2, [1], inputs=["x1"])
+    with pytest.raises(TypeError, match=r"inputs\[1\] must be a name \(text\), got NoneType"):
+        MLP(2, [1], inputs=["x1", None])

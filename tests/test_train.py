@@ -231,7 +231,7 @@ def test_bad_arguments_get_clear_errors(nouts, dataset, loss, options, message):
     [
         ({"steps": "3"}, "steps must be a positive whole number, got str"),
         ({"steps": 2.0}, "steps must be a positive whole number, got float"),
-        ({"steps": True}, "steps must be a positive whole number, got True"),
+        ({"steps": True}, "steps must be a positive whole number, got bool: True"),
         ({"batch_size": "8"}, "batch_size must be a positive whole number, got str"),
         ({"l2": "x"}, "l2 must be a finite number >= 0, got str"),
         ({"l2": None}, "l2 must be a finite number >= 0, got NoneType"),

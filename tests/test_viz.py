@@ -177,7 +177,7 @@ def test_an_nn_neuron_expanded_draws_each_product_and_one_sum():
 
 
 def test_graph_nodes_arguments_are_checked():
-    with pytest.raises(TypeError, match="expected the Value"):
+    with pytest.raises(TypeError, match="root must be the Value whose graph to draw, got"):
         graph_nodes(1.0)
     with pytest.raises(ValueError, match="max_nodes"):
         graph_nodes(dot_neuron(), max_nodes=0)
@@ -310,7 +310,7 @@ def test_a_100k_chain_is_walked_without_recursion():
 
 def test_bad_arguments_are_named():
     root = lesson_neuron()
-    with pytest.raises(TypeError, match="expected the Value"):
+    with pytest.raises(TypeError, match="root must be the Value whose graph to draw, got"):
         to_dot(0.5)
     with pytest.raises(ValueError, match="rankdir"):
         to_dot(root, "XY")

@@ -1,4 +1,4 @@
-"""Argument checks shared by the library: one wording and one rule for each kind of number.
+"""Argument checks shared by the library: one wording and one rule for each kind of argument.
 
 A value of the wrong kind (text, None, a bool, a float where a whole number belongs) is a
 ``TypeError``; a value of the right kind out of range (0 steps, a negative learning rate, NaN) is a
@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import numbers
 import operator
-from typing import Iterable
+from typing import Iterable, Sequence
 
 __all__ = ["whole_number", "positive_int", "finite_number", "non_negative", "fraction", "layer_widths", "one_of"]
+__all__ += ["sized", "of_type"]
 
 
 def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
@@ -26,12 +27,9 @@ def whole_number(n, name: str, *, minimum: int | None = None, maximum: int | Non
         kind = "a positive whole number"
     else:
         kind = f"a whole number >= {minimum}"
-    if isinstance(n, bool):  # True is 1 to operator.index, but never meant as a count
-        raise TypeError(f"{name} must be {kind}, got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}") from None
+    if isinstance(n, bool) or not hasattr(type(n), "__index__"):  # True is 1 to Python, but never meant as a count
+        raise TypeError(f"{name} must be {kind}, got {type(n).__name__}: {n!r}")
+    n = operator.index(n)  # an int, from NumPy's integers too
     if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
         raise ValueError(f"{name} must be {kind}, got {n}")
     return n
@@ -42,16 +40,15 @@ def positive_int(n, name: str) -> int:
     return whole_number(n, name, minimum=1)
 
 
-def finite_number(x, name: str, *, at_least: float | None = None, above: float | None = None) -> float:
-    """``x`` as a finite float, at least ``at_least`` or above ``above`` if given."""
-    if at_least is not None:
-        kind = f"a finite number >= {at_least:g}"
-    elif above is not None:
-        kind = f"a finite number > {above:g}"
-    else:
-        kind = "a finite number"
+def finite_number(
+    x, name: str, *, at_least: float | None = None, above: float | None = None, below: float | None = None
+) -> float:
+    """``x`` as a finite float, at least ``at_least``, above ``above`` and below ``below`` (those given)."""
+    bounds = [f"{sign} {bound:g}" for sign, bound in ((">=", at_least), (">", above), ("<", below)) if bound is not None]
+    kind = " ".join(["a finite number", " and ".join(bounds)]).rstrip()
     x = _real(x, name, kind)
-    if not (math.isfinite(x) and (at_least is None or x >= at_least) and (above is None or x > above)):
+    in_range = (at_least is None or x >= at_least) and (above is None or x > above) and (below is None or x < below)
+    if not (math.isfinite(x) and in_range):
         raise ValueError(f"{name} must be {kind}, got {x!r}")
     return x
 
@@ -62,12 +59,8 @@ def non_negative(x, name: str) -> float:
 
 
 def fraction(x, name: str) -> float:
-    """``x`` as a float in [0, 1) (a share of the data, one of Adam's betas)."""
-    kind = "a number in [0, 1)"
-    x = _real(x, name, kind)
-    if not 0.0 <= x < 1.0:
-        raise ValueError(f"{name} must be {kind}, got {x!r}")
-    return x
+    """``x`` as a float in [0, 1) (one of Adam's betas)."""
+    return finite_number(x, name, at_least=0.0, below=1.0)
 
 
 def _real(x, name: str, kind: str) -> float:
@@ -79,14 +72,9 @@ def _real(x, name: str, kind: str) -> float:
         return math.inf if x > 0 else -math.inf
 
 
-def layer_widths(widths: Iterable[int], name: str) -> list[int]:
+def layer_widths(widths: Sequence[int], name: str) -> list[int]:
     """A non-empty list of positive whole numbers, such as an MLP's ``nouts``."""
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Iterable):
-        kind = type(widths).__name__
-        raise TypeError(f"{name} must be a list of layer widths like [16, 16, 1], got {kind}: {widths!r}")
-    widths = list(widths)
-    if not widths:
-        raise ValueError(f"{name} must be a non-empty list of layer widths like [16, 16, 1], got []")
+    widths = sized(widths, name, of="layer width", kind="a list of layer widths like [16, 16, 1]", at_least=1)
     return [positive_int(width, f"{name}[{i}]") for i, width in enumerate(widths)]
 
 
@@ -96,3 +84,22 @@ def one_of(value, choices: Iterable[str | None], what: str):
     if not (value is None or isinstance(value, str)) or value not in choices:
         raise ValueError(f"unknown {what} {value!r}: choose one of {', '.join(map(repr, choices))}")
     return value
+
+
+def sized(x, name: str, length: int | None = None, of: str = "items", *, kind: str = "a list", at_least: int = 0):
+    """``x`` if it is a list (or a tuple, a NumPy array: anything with a length but text or a dict) of
+    ``length`` items if given, else of ``at_least``: a batch of outputs, a row of features, a layer's
+    weights. ``kind`` is what the TypeError says ``x`` must be, ``of`` what the ValueError counts."""
+    if isinstance(x, (str, bytes, dict)) or not (hasattr(x, "__len__") and hasattr(x, "__getitem__")):
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
+    wanted = f"at least {at_least}" if length is None else length
+    if (len(x) < at_least) if length is None else (len(x) != length):
+        raise ValueError(f"{name} must hold {wanted} {of}, got {len(x)}")
+    return x
+
+
+def of_type(x, types: type | tuple[type, ...], name: str, kind: str):
+    """``x`` if it is an instance of ``types``, which ``kind`` names in words ('a Value', 'text')."""
+    if not isinstance(x, types):
+        raise TypeError(f"{name} must be {kind}, got {type(x).__name__}")
+    return x

@@ -10,13 +10,14 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 # The choices come from the library's own tables. These modules import only the standard library
 # at the top; NumPy, matplotlib and Graphviz load when a command needs them.
 from micrograd import __version__
 from micrograd._extras import DISTRIBUTION, require, require_dot
 from micrograd._files import write_atomically
+from micrograd._validate import finite_number, layer_widths, positive_int, whole_number
 from micrograd.demo import DEFAULTS, run_demo
 from micrograd.explore import DATASETS as EXPLORE_DATASETS
 from micrograd.explore import write_page
@@ -66,44 +67,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _whole_number(low: int, high: int | None = None):
-    """An argparse type: a whole number from ``low`` to ``high`` (no upper end if None)."""
-
-    def parse(text: str) -> int:
+def _read(text: str) -> int | float | str:
+    for number in (int, float):
         try:
-            value = int(text)
+            return number(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < low or (high is not None and value > high):
-            wanted = f"{low} to {high}" if high is not None else "a positive number" if low == 1 else f">= {low}"
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
-        return value
+            pass
+    return text  # not a number: the check names it as such
+
+
+def _option(check: Callable[..., object], name: str = "the value", read: Callable[[str], object] = _read,
+            **bounds) -> Callable[[str], object]:
+    """An argparse type: the text ``read`` (as a number, a whole one if it is) and judged by ``check``,
+    a rule of ``micrograd._validate`` (the library's own), whose words argparse shows."""
+
+    def parse(text: str):
+        try:
+            return check(read(text), name, **bounds)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
 
     return parse
 
 
-_positive_int = _whole_number(1)
-_decimals = _whole_number(0, MAX_PRECISION)
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
-
-
-def _widths(text: str) -> list[int]:
-    try:
-        widths = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected widths like 16,16, got {text!r}") from None
-    if not widths or any(w <= 0 for w in widths):
-        raise argparse.ArgumentTypeError(f"expected positive widths like 16,16, got {text!r}")
-    return widths
+_positive_int = _option(positive_int)
+_decimals = _option(whole_number, minimum=0, maximum=MAX_PRECISION)
+_positive_float = _option(finite_number, above=0.0)
+_widths = _option(layer_widths, "widths", read=lambda text: [_read(width) for width in text.split(",")])
 
 
 def _per_dataset(choose) -> str:
@@ -189,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
     playground.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)"
     )
-    playground.add_argument("--port", type=_whole_number(0, 65535), default=0, help="port (default: 0, a free one)")
+    playground.add_argument(
+        "--port", type=_option(whole_number, minimum=0, maximum=65535), default=0, help="port (default: 0, a free one)"
+    )
     playground.add_argument(
         "--no-browser", action="store_true", help="print the URL without opening a browser (default: open one)"
     )

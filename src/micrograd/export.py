@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from micrograd._validate import of_type
 from micrograd.nn import FILE_FORMAT, FILE_VERSION, MLP
 
 if TYPE_CHECKING:
@@ -26,8 +27,7 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     """
     import torch
 
-    if not isinstance(model, MLP):
-        raise TypeError(f"to_torch takes a micrograd MLP, got {type(model).__name__}")
+    of_type(model, MLP, "to_torch: model", "a micrograd MLP")
     modules = []
     for layer, saved in zip(model.layers, model.to_dict()["weights"]):
         linear = torch.nn.utils.skip_init(torch.nn.Linear, layer.nin, layer.nout, dtype=torch.float64)
@@ -44,8 +44,9 @@ def from_torch(module: torch.nn.Module) -> MLP:
     """Read a ``torch.nn.Sequential`` of ``Linear`` layers, each optionally followed by ReLU, Tanh or
     Sigmoid, into an MLP (weights converted exactly to float64; a missing bias becomes 0).
 
-    Every hidden layer must use the same activation, as an MLP has one ``activation`` for them.
-    Anything else (convolutions, dropout, other activations) raises ``ValueError`` naming the layer.
+    Hidden layers with different activations give an MLP with a list of them. Anything else
+    (convolutions, dropout, other activations) raises ``ValueError`` naming the layer; the sizes and
+    weights are checked by ``MLP.from_dict``, as for a saved file.
     """
     import torch
 
@@ -63,18 +64,11 @@ def from_torch(module: torch.nn.Module) -> MLP:
         if isinstance(part, torch.nn.Identity):
             continue
         if isinstance(part, torch.nn.Linear):
-            if linears and part.in_features != linears[-1].out_features:
-                raise ValueError(
-                    f"layer {position} (Linear) takes {part.in_features} inputs, "
-                    f"but the layer before it gives {linears[-1].out_features}"
-                )
             linears.append(part)
             activations.append(None)
         elif type(part) in names:
-            if not linears:
-                raise ValueError(f"layer {position} ({type(part).__name__}) comes before any Linear layer")
-            if activations[-1] is not None:
-                raise ValueError(f"layer {position} ({type(part).__name__}) is a second activation after one Linear")
+            if not linears or activations[-1] is not None:
+                raise ValueError(f"layer {position} ({type(part).__name__}) must follow a Linear layer directly")
             activations[-1] = names[type(part)]
         else:
             supported = "Linear, " + ", ".join(TORCH_ACTIVATIONS.values()) + ", Identity"
@@ -82,23 +76,22 @@ def from_torch(module: torch.nn.Module) -> MLP:
     if not linears:
         raise ValueError("from_torch: the module has no Linear layer")
 
-    hidden = set(activations[:-1])
-    if len(hidden) > 1:
-        found = ", ".join(sorted(str(a) for a in hidden))
-        raise ValueError(f"from_torch: an MLP has one activation for all hidden layers, found {found}")
-    activation = hidden.pop() if hidden else "relu"  # with no hidden layer the choice has no effect
+    hidden = activations[:-1]
+    if len(set(hidden)) < 2:  # one name for them all; with no hidden layer the choice has no effect
+        hidden = hidden[0] if hidden else "relu"
     state = {
         "format": FILE_FORMAT,
         "version": FILE_VERSION,
         "nin": linears[0].in_features,
         "nouts": [linear.out_features for linear in linears],
-        "activation": activation,
+        "activation": hidden,
         "output_activation": activations[-1],
         "weights": [
             {"w": _floats(linear.weight), "b": _floats(linear.bias, linear.out_features)} for linear in linears
         ],
     }
-    # from_dict checks every weight (NaN and infinities are refused, naming the layer and neuron)
+    # from_dict checks every size and weight (a Linear that takes another number of inputs than the
+    # layer before it gives, NaN and infinities are refused, naming the layer and neuron)
     return MLP.from_dict(state, source="from_torch")
 
 

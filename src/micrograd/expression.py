@@ -16,7 +16,7 @@ import unicodedata
 from typing import Callable, Mapping, NamedTuple
 
 from micrograd import ops
-from micrograd._validate import finite_number
+from micrograd._validate import finite_number, of_type
 from micrograd.engine import Value
 
 __all__ = ["Expression", "ExpressionError", "FUNCTIONS", "parse_expression", "parse_assignments"]
@@ -76,29 +76,24 @@ def parse_expression(expression: str, values: Mapping[str, float] | str = "") ->
     is labelled with the text of its sub-expression. Raises ExpressionError (a ValueError) for
     anything outside the whitelist, a variable without a value or a value without a variable.
     """
-    if not isinstance(expression, str):
-        raise TypeError(f"expression must be text, got {type(expression).__name__}")
     given = parse_assignments(values) if isinstance(values, str) else _checked_values(values)
-    source = _Source(expression)
+    source = _Source(of_type(expression, str, "expression", "text"))
     tree = source.parse()
     names = _check_whitelist(tree, source)
-    missing = sorted(names - given.keys())
-    if missing:
+    missing, unused = sorted(names - given.keys()), sorted(given.keys() - names)
+    if missing or unused:  # one value for each variable, no more, no less
         example = ",".join(f"{name}=1.0" for name in missing)
-        raise ExpressionError(f"no value for {', '.join(missing)} (give each one, e.g. {example})", source.text)
-    unused = sorted(given.keys() - names)
-    if unused:
-        raise ExpressionError(f"a value for {', '.join(unused)}, which the expression does not use", source.text)
+        problems = [f"no value for {', '.join(missing)} (give each one, e.g. {example})"] if missing else []
+        problems += [f"a value for {', '.join(unused)}, which the expression does not use"] if unused else []
+        raise ExpressionError("; ".join(problems), source.text)
     variables = {name: Value(given[name], label=name) for name in sorted(names)}
     return Expression(_build(tree, source, variables), variables)
 
 
 def parse_assignments(text: str) -> dict[str, float]:
     """``"x1=2, x2=0, b=6.88"`` as ``{'x1': 2.0, 'x2': 0.0, 'b': 6.88}``; ``""`` gives ``{}``."""
-    if not isinstance(text, str):
-        raise TypeError(f"assignments must be text like 'x1=2,x2=0', got {type(text).__name__}")
     result: dict[str, float] = {}
-    if not text.strip():
+    if not of_type(text, str, "assignments", "text like 'x1=2,x2=0'").strip():
         return result
     item_start = 0
     for item in text.split(","):
@@ -109,11 +104,7 @@ def parse_assignments(text: str) -> dict[str, float]:
         item_start += len(item) + 1
         if not equals:
             raise ExpressionError(f"expected name=number, got {item.strip()!r}", text, name_column)
-        if not name.isidentifier() or keyword.iskeyword(name):
-            raise ExpressionError(f"{name!r} is not a variable name", text, name_column)
-        name = _identifier(name)
-        if name in FUNCTIONS:
-            raise ExpressionError(f"{name} is a function, not a variable", text, name_column)
+        name = _variable_name(name, text, name_column)
         if name in result:
             raise ExpressionError(f"{name} is given twice", text, name_column)
         try:
@@ -127,14 +118,19 @@ def parse_assignments(text: str) -> dict[str, float]:
 
 
 def _checked_values(values: Mapping[str, float]) -> dict[str, float]:
-    if not isinstance(values, Mapping):
-        raise TypeError(f"values must be a mapping like {{'x': 2.0}} or text like 'x=2', got {type(values).__name__}")
-    result = {}
-    for name, x in values.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ValueError(f"{name!r} is not a variable name")
-        result[_identifier(name)] = finite_number(x, f"the value of {name}")
-    return result
+    of_type(values, Mapping, "values", "a mapping like {'x': 2.0} or text like 'x=2'")
+    text = ", ".join(f"{name}={x!r}" for name, x in values.items())
+    return {_variable_name(name, text): finite_number(x, f"the value of {name}") for name, x in values.items()}
+
+
+def _variable_name(name, text: str, column: int | None = None) -> str:
+    """``name`` as Python spells it (``_identifier``), if it can name a variable: an identifier that
+    is no keyword and no function's name. ``text`` and ``column`` say where it was written."""
+    is_name = isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
+    if not is_name or _identifier(name) in FUNCTIONS:
+        why = " (it is a function)" if is_name else ""
+        raise ExpressionError(f"{name!r} is not a variable name{why}", text, column)
+    return _identifier(name)
 
 
 class _Source:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from micrograd._validate import finite_number
+from micrograd._validate import finite_number, of_type, sized
 from micrograd.engine import Value, dot, topological_order
 from micrograd.ops import GRADIENT_OVERFLOW, derivative_error, scalar_math
 
@@ -73,13 +73,9 @@ def grad(
     the gradient of ``output`` (a number, or with ``create_graph`` a Value). A node built the lesson's
     way, ``Value(data, children, op)``, has no rule to differentiate again: it is refused.
     """
-    if not isinstance(output, Value):
-        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}: {output!r}")
-    if isinstance(inputs, Value) or not isinstance(inputs, Sequence):
-        raise TypeError(f"grad: inputs must be a list of Values, got {type(inputs).__name__}")
-    for i, v in enumerate(inputs):
-        if not isinstance(v, Value):
-            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(v).__name__}: {v!r}")
+    of_type(output, Value, "grad: output", "a Value")
+    for i, v in enumerate(sized(inputs, "grad: inputs", kind="a list of Values")):
+        of_type(v, Value, f"grad: inputs[{i}]", "a Value")
     if not (create_graph and isinstance(grad_output, Value)):
         seed = grad_output.data if isinstance(grad_output, Value) else grad_output
         grad_output = finite_number(seed, "grad: grad_output")
@@ -124,16 +120,12 @@ def _as_value(g: Value | float) -> Value:
 def evaluate(fn: Callable[..., Value], inputs: Sequence[float], name: str) -> tuple[list[float], list[Value], Value]:
     """``fn`` at ``inputs`` as gradcheck and the helpers below call it: the numbers, one leaf Value
     for each, and ``fn``'s result (checked to be a Value)."""
+    inputs = sized(inputs, f"{name}: inputs", of="number", kind="a list of numbers", at_least=1)
     points = [
         finite_number(x.data if isinstance(x, Value) else x, f"{name}: inputs[{i}]") for i, x in enumerate(inputs)
     ]
-    if not points:
-        raise ValueError(f"{name}: needs at least one input")
     leaves = [Value(x) for x in points]
-    out = fn(*leaves)
-    if not isinstance(out, Value):
-        raise TypeError(f"{name}: fn must return a Value, got {type(out).__name__}")
-    return points, leaves, out
+    return points, leaves, of_type(fn(*leaves), Value, f"{name}: fn(*inputs)", "a Value")
 
 
 def hessian(fn: Callable[..., Value], inputs: Sequence[float]) -> list[list[float]]:
@@ -147,8 +139,7 @@ def hvp(fn: Callable[..., Value], inputs: Sequence[float], vector: Sequence[floa
     """The Hessian of ``fn`` at ``inputs`` times ``vector``, without forming the Hessian: the gradient
     of (gradient . vector), two passes whatever the number of inputs."""
     _, leaves, out = evaluate(fn, inputs, "hvp")
+    vector = sized(vector, "hvp: vector", len(leaves), "numbers, one per input")
     vector = [finite_number(v, f"hvp: vector[{i}]") for i, v in enumerate(vector)]
-    if len(vector) != len(leaves):
-        raise ValueError(f"hvp: vector has {len(vector)} numbers for {len(leaves)} inputs")
     first = grad(out, leaves, create_graph=True)
     return [g.data for g in grad(dot(first, vector), leaves)]

@@ -1,10 +1,10 @@
 """Loss functions over a batch, each returning the batch mean as one ``Value``; and accuracy.
 
-Each batch loss checks its arguments once and averages one sample's loss from ``SAMPLE_LOSSES``. Those
-per-sample terms build the same graph whatever the target's value (the target is just another
+Each batch loss checks its arguments in one place, ``_batch``, and averages one sample's loss from
+``SAMPLE_LOSSES``. Those build the same graph whatever the target's value (the target is just another
 input, a class is a one-hot row), so ``micrograd.compile`` can trace them once and replay them for a
-whole batch. Every loss is written so that no step subtracts two nearly equal large numbers: they
-stay finite and accurate for logits of +-1000. Standard library only.
+whole batch. No step subtracts two nearly equal large numbers: the losses stay finite and accurate
+for logits of +-1000. Standard library only.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numbers
 from typing import Sequence
 
-from micrograd._validate import finite_number
+from micrograd._validate import finite_number, sized
 from micrograd.engine import Value, dot, total
 
 __all__ = ["mse", "hinge", "binary_cross_entropy_with_logits", "cross_entropy", "l2_penalty", "l1_penalty"]
@@ -53,87 +53,48 @@ def cross_entropy_sample(logits: Sequence[Value], target: Sequence[Scalar]) -> V
 
 
 def mse(preds: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float | Sequence[float]]) -> Value:
-    """Mean squared error over every element, as ``torch.nn.functional.mse_loss``.
-
-    Each prediction is a Value (with a number as its target) or a list of Values (with a list of
-    numbers of the same length).
-    """
-    errors = []
-    for i, (pred, target) in _batch("mse", preds, targets):
-        if isinstance(pred, (str, bytes)) or not hasattr(pred, "__len__"):
-            pred, target = [pred], [target]
-        elif _is_scalar(target) or len(pred) != len(target) or not len(pred):
-            raise ValueError(f"mse: preds[{i}] and targets[{i}] must have the same non-zero length")
-        errors += [(_value(p, "mse", "preds", i) - _target(t, "mse", i)) ** 2 for p, t in zip(pred, target)]
-    return total(errors) / len(errors)
+    """Mean squared error over every element, as ``torch.nn.functional.mse_loss``: each prediction is a
+    Value with a number as its target, or a list of Values with a list of numbers as long."""
+    rows, ys = _batch("mse", "preds", preds, targets, None)
+    return _mean([(p - t) ** 2 for row, y in zip(rows, ys) for p, t in zip(row, y)])
 
 
 def hinge(scores: Sequence[Scalar], targets: Sequence[float]) -> Value:
     """Mean of ``relu(1 - y * s)`` for targets ``y`` of +1 or -1: the original demo's max-margin loss."""
-    return _mean_of_scores(hinge_sample, "hinge", scores, targets, lambda y: y in (1.0, -1.0), "+1 or -1")
+    rows, ys = _batch("hinge", "scores", scores, targets, SIGNS)
+    return _mean([hinge_sample(row[0], y) for row, y in zip(rows, ys)])
 
 
 def binary_cross_entropy_with_logits(logits: Sequence[Scalar], targets: Sequence[float]) -> Value:
-    """Mean of ``-y log(sigmoid(x)) - (1-y) log(1 - sigmoid(x))`` for targets ``y`` in [0, 1].
-
-    See ``bce_sample``.
-    """
-    name = "binary_cross_entropy_with_logits"
-    return _mean_of_scores(bce_sample, name, logits, targets, lambda y: 0.0 <= y <= 1.0, "in [0, 1]")
+    """Mean of ``-y log(sigmoid(x)) - (1-y) log(1 - sigmoid(x))`` for targets ``y`` in [0, 1] (``bce_sample``)."""
+    rows, ys = _batch("binary_cross_entropy_with_logits", "logits", logits, targets, PROBABILITIES)
+    return _mean([bce_sample(row[0], y) for row, y in zip(rows, ys)])
 
 
 def cross_entropy(logits: Sequence[Sequence[Scalar]], targets: Sequence[int]) -> Value:
-    """Mean of ``-log softmax(logits[i])[targets[i]]``, as ``torch.nn.functional.cross_entropy``.
-
-    See ``cross_entropy_sample``, with the class index as a one-hot row.
-    """
-    classes = None
-    terms = []
-    for i, (row, target) in _batch("cross_entropy", logits, targets):
-        if _is_scalar(row):
-            raise TypeError(f"cross_entropy: logits[{i}] must be a list of class scores, got a single number")
-        classes = len(row) if classes is None else classes
-        if len(row) != classes or not row:
-            raise ValueError(f"cross_entropy: logits[{i}] has {len(row)} scores, logits[0] has {classes}")
-        k = _class_index(target, classes, i, "cross_entropy")
-        row = [_value(v, "cross_entropy", "logits", i) for v in row]
-        terms.append(cross_entropy_sample(row, [float(j == k) for j in range(classes)]))
-    return total(terms) / len(terms)
+    """Mean of ``-log softmax(logits[i])[targets[i]]``, as ``torch.nn.functional.cross_entropy``
+    (``cross_entropy_sample`` with the class index as a one-hot row)."""
+    rows, ys = _batch("cross_entropy", "logits", logits, targets, CLASSES)
+    return _mean([cross_entropy_sample(row, [float(j == y) for j in range(len(row))]) for row, y in zip(rows, ys)])
 
 
 def l2_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     """``weight * sum(p**2 for p in params)``, the sum as one ``dot`` node."""
-    params = list(params)
-    weight = finite_number(weight, "l2_penalty: weight")
+    params, weight = list(params), finite_number(weight, "l2_penalty: weight")
     return weight * dot(params, params) if params else Value(0.0)
 
 
 def l1_penalty(params: Sequence[Value], weight: float = 1.0) -> Value:
     """``weight * sum(abs(p) for p in params)``: pushes small weights to exactly 0 (abs's derivative at 0 is 0)."""
-    params = list(params)
-    weight = finite_number(weight, "l1_penalty: weight")
+    params, weight = list(params), finite_number(weight, "l1_penalty: weight")
     return weight * total(abs(p) for p in params) if params else Value(0.0)
 
 
 def accuracy(scores: Sequence[Scalar | Sequence[Scalar]], targets: Sequence[float]) -> float:
-    """The fraction of samples whose ``predicted_classes`` is right (a plain float).
-
-    A single score per sample is compared with targets in {-1, +1} or {0, 1}; a list of scores
-    per sample with class indices.
-    """
-    correct = 0
-    classes = None  # how many scores sample 0 has: every sample must have as many
-    for i, (score, target) in _batch("accuracy", scores, targets):
-        predicted, count = _predicted_class(score, "accuracy", i)
-        classes = count if classes is None else classes
-        if count != classes:
-            raise ValueError(f"accuracy: sample {i} has {count} scores, sample 0 has {classes}")
-        if count > 1:
-            correct += predicted == _class_index(target, count, i, "accuracy")
-        else:
-            y = _target(target, "accuracy", i, lambda y: y in (1.0, -1.0, 0.0), "-1/+1 or 0/1")
-            correct += predicted == (y > 0)
-    return correct / len(scores)
+    """The fraction of samples whose ``predicted_classes`` is right (a plain float): targets in {-1, +1}
+    or {0, 1} for a single score per sample, class indices for a list of scores per sample."""
+    rows, ys = _batch("accuracy", "scores", scores, targets, LABELS)
+    return sum(_predicted_class([v.data for v in row]) == max(y, 0.0) for row, y in zip(rows, ys)) / len(rows)
 
 
 def predicted_classes(scores):
@@ -148,19 +109,8 @@ def predicted_classes(scores):
         if scores.ndim == 1 or scores.shape[1] == 1:
             return (scores.reshape(len(scores)) > 0).astype(int)
         return scores.argmax(axis=1)  # NumPy's argmax also takes the first of equals
-    if _is_scalar(scores) or not hasattr(scores, "__len__"):
-        raise TypeError(f"predicted_classes: scores must be a list over the batch, got {type(scores).__name__}")
-    return [_predicted_class(score, "predicted_classes", i)[0] for i, score in enumerate(scores)]
-
-
-def _predicted_class(score, name: str, i: int) -> tuple[int, int]:
-    """(the class sample ``i``'s score picks, how many scores it has)."""
-    values = [v.data if type(v) is Value else float(v) for v in ([score] if _is_scalar(score) else score)]
-    if len(values) == 1:
-        return int(values[0] > 0), 1
-    if not values:
-        raise ValueError(f"{name}: sample {i} has no scores, expected one or one per class")
-    return max(range(len(values)), key=values.__getitem__), len(values)
+    rows = _rows("predicted_classes: scores", scores)
+    return [_predicted_class([v.data if type(v) is Value else v for v in row]) for row in rows]
 
 
 LOSSES = {"mse": mse, "hinge": hinge, "bce": binary_cross_entropy_with_logits, "cross_entropy": cross_entropy}
@@ -170,58 +120,56 @@ SAMPLE_LOSSES = {"mse": mse_sample, "hinge": hinge_sample, "bce": bce_sample, "c
 """One sample's loss, ``loss(model output, target)``, under the same names: the batch losses are
 their means (mse over every element), and their graphs do not depend on the target's value."""
 
-
-def _batch(name: str, outputs, targets):
-    """``enumerate(zip(outputs, targets))``, once both are lists over the batch of one length."""
-    for argument, value in (("predictions", outputs), ("targets", targets)):
-        if _is_scalar(value) or not hasattr(value, "__len__"):
-            raise TypeError(f"{name}: {argument} must be a list over the batch, got {type(value).__name__}")
-    if len(outputs) != len(targets):
-        raise ValueError(f"{name}: {len(outputs)} predictions but {len(targets)} targets")
-    if not len(outputs):
-        raise ValueError(f"{name}: the batch is empty")
-    return enumerate(zip(outputs, targets))
+# What each loss's targets must be: (in words, a test of target y for a sample of `width` scores)
+SIGNS = ("+1 or -1, for one score per sample", lambda y, width: width == 1 and y in (1.0, -1.0))
+PROBABILITIES = ("in [0, 1], for one score per sample", lambda y, width: width == 1 and 0.0 <= y <= 1.0)
+CLASSES = ("class indices, for 2 or more scores per sample", lambda y, width: width > 1 and y in range(width))
+LABELS = ("-1/+1 or 0/1 for one score per sample, else class indices",
+          lambda y, width: y in ((1.0, -1.0, 0.0) if width == 1 else range(width)))
 
 
-def _mean_of_scores(sample_loss, name: str, scores, targets, allowed, wording: str) -> Value:
-    """The mean of ``sample_loss(score, y)`` over a batch of one score per sample and ``allowed`` targets."""
-    batch = _batch(name, scores, targets)
-    terms = [sample_loss(_one_score(s, name, i), _target(t, name, i, allowed, wording)) for i, (s, t) in batch]
+def _batch(name: str, argument: str, outputs, targets, kind) -> tuple[list[list[Value]], list]:
+    """The one check of every loss's arguments (and accuracy's): ``outputs`` (called ``argument``) and
+    ``targets`` are lists over one non-empty batch, each output a score (a Value or a number) or a
+    list of them (``_rows``). Gives the outputs as rows of Values and the targets as floats of
+    ``kind``, or for ``kind`` None (mse) as lists of finite numbers, one per score."""
+    rows = _rows(f"{name}: {argument}", outputs, at_least=1)
+    targets = sized(targets, f"{name}: targets", len(rows), f"targets, one per sample of {argument}")
+    width, ys = len(rows[0]), []
+    for i, target in enumerate(targets):
+        where = f"{name}: targets[{i}]"
+        if kind is None:
+            numbers = [target] if _is_scalar(target) else target
+            numbers = sized(numbers, where, width, "numbers, one per output", kind="a number or a list of numbers")
+            ys.append([finite_number(t, where) for t in numbers])
+        else:
+            ys.append(finite_number(target, where))
+            if not kind[1](ys[-1], width):
+                got = f"got targets[{i}] = {target!r} with {width} score(s)"
+                raise ValueError(f"{name}: targets must be {kind[0]}, {got}")
+    return [[v if type(v) is Value else Value(v) for v in row] for row in rows], ys
+
+
+def _rows(argument: str, outputs, at_least: int = 0) -> list[Sequence[Scalar]]:
+    """Each sample's scores as a list (a lone score as a list of one), all of one non-zero width."""
+    rows = [[out] if _is_scalar(out) else out for out in sized(outputs, argument, of="sample", at_least=at_least)]
+    for i, row in enumerate(rows):
+        kind = "a score (a Value or a number) or a list of them"
+        if not all(map(_is_scalar, sized(row, f"{argument}[{i}]", kind=kind))):
+            raise TypeError(f"{argument}[{i}] must be {kind}, got {row!r}")
+        if not 0 < len(row) == len(rows[0]):
+            expected = len(rows[0]) or "at least one"
+            raise ValueError(f"{argument}[{i}] has {len(row)} scores, expected {expected}: every sample has as many")
+    return rows
+
+
+def _mean(terms: list[Value]) -> Value:
     return total(terms) / len(terms)
+
+
+def _predicted_class(row: Sequence[float]) -> int:
+    return int(row[0] > 0) if len(row) == 1 else max(range(len(row)), key=row.__getitem__)
 
 
 def _is_scalar(x) -> bool:
     return type(x) is Value or isinstance(x, numbers.Real)
-
-
-def _value(x, name: str, argument: str, i: int) -> Value:
-    if type(x) is Value:
-        return x
-    if isinstance(x, numbers.Real) and not isinstance(x, bool):
-        return Value(x)
-    raise TypeError(f"{name}: {argument}[{i}] must be a Value or a number, got {type(x).__name__}: {x!r}")
-
-
-def _one_score(x, name: str, i: int) -> Value:
-    """A binary score: a Value or number, or a one-element list of one (an MLP's ``forward``)."""
-    if not _is_scalar(x):
-        if not (hasattr(x, "__len__") and len(x) == 1):
-            found = len(x) if hasattr(x, "__len__") else repr(x)
-            raise ValueError(f"{name}: expected one score per sample, sample {i} has {found}")
-        x = x[0]
-    return _value(x, name, "scores", i)
-
-
-def _target(x, name: str, i: int, allowed=None, wording: str = "") -> float:
-    """Target ``i`` as a float: a finite number, and one that ``allowed`` accepts if given."""
-    y = finite_number(x, f"{name}: targets[{i}]")
-    if allowed is not None and not allowed(y):
-        raise ValueError(f"{name}: targets must be {wording}, got targets[{i}] = {x!r}")
-    return y
-
-
-def _class_index(target, classes: int, i: int, name: str) -> int:
-    whole = isinstance(target, numbers.Real) and not isinstance(target, bool) and float(target).is_integer()
-    if not (whole and 0 <= target < classes):  # 2.0 from a float array is class 2
-        raise ValueError(f"{name}: targets[{i}] = {target!r} is not a class index in 0..{classes - 1}")
-    return int(target)

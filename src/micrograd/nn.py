@@ -21,7 +21,7 @@ import os
 import random
 from typing import Callable, Sequence
 
-from micrograd._validate import finite_number, layer_widths, one_of, positive_int, whole_number
+from micrograd._validate import finite_number, layer_widths, of_type, one_of, positive_int, sized, whole_number
 from micrograd._files import write_atomically
 from micrograd.engine import Value, dot
 
@@ -115,7 +115,10 @@ class Neuron(Module):
         return self.activation is not None
 
     def __call__(self, x: Sequence[Value | float]) -> Value:
-        _check_width(x, len(self.w), "neuron")
+        return self._forward(_inputs(x, len(self.w), "neuron"))
+
+    def _forward(self, x: list[Value]) -> Value:
+        """The output for ``nin`` Values ``x``, unchecked: for the layers, which check their input once."""
         out = dot(self.w, x) + self.b
         return out if self._activate is None else self._activate(out)
 
@@ -139,11 +142,8 @@ class Layer(Module):
         rng: random.Random | None = None,
         init: str = "uniform",
     ):
-        nin = positive_int(nin, "nin")
         nout = positive_int(nout, "nout")
-        activation = _activation(activation, nonlin)
-        _check_init(init)
-        self.neurons = [Neuron(nin, activation, rng=rng, init=init) for _ in range(nout)]
+        self.neurons = [Neuron(nin, activation, nonlin=nonlin, rng=rng, init=init) for _ in range(nout)]
         for j, neuron in enumerate(self.neurons):
             _prefix_labels(neuron.parameters(), f"N{j}.")
 
@@ -166,9 +166,10 @@ class Layer(Module):
 
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """Every neuron's output, as a list even when there is one neuron."""
-        x = _as_values(x)
-        _check_width(x, self.nin, "layer")
-        return [neuron(x) for neuron in self.neurons]
+        return self._forward(_inputs(x, self.nin, "layer"))
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        return [neuron._forward(x) for neuron in self.neurons]
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
         """The output Value when the layer has one neuron (as in the lesson), else the list."""
@@ -205,29 +206,13 @@ class MLP(Module):
         init: str = "uniform",
         inputs: Sequence[str] | None = None,
     ):
-        nin = positive_int(nin, "nin")
-        nouts = layer_widths(nouts, "nouts")
-        if isinstance(activation, (list, tuple)):
-            if len(activation) != len(nouts) - 1:
-                raise ValueError(f"activation lists {len(activation)} layers, but there are {len(nouts) - 1} hidden layers")
-            activation = [_check_activation(a, f"activation[{i}]") for i, a in enumerate(activation)]
-            hidden = activation
-        else:
-            activation = _check_activation(activation, "activation")
-            hidden = [activation] * (len(nouts) - 1)
-        if inputs is not None:
-            if isinstance(inputs, str) or not all(isinstance(name, str) for name in inputs) or len(inputs) != nin:
-                raise ValueError(f"inputs must be a list of {nin} names, got {inputs!r}")
-            inputs = list(inputs)
-        output_activation = _check_activation(output_activation, "output_activation")
-        _check_init(init)
+        nin, nouts, activation, output_activation, inputs = _architecture(
+            nin, nouts, activation, output_activation, inputs
+        )
+        hidden = activation if isinstance(activation, list) else [activation] * (len(nouts) - 1)
         rng = _default_rng if seed is None else random.Random(whole_number(seed, "seed"))
-        sizes = [nin] + nouts
-        last = len(nouts) - 1
-        self.layers = [
-            Layer(sizes[i], sizes[i + 1], output_activation if i == last else hidden[i], rng=rng, init=init)
-            for i in range(len(nouts))
-        ]
+        sizes, activations = [nin] + nouts, hidden + [output_activation]
+        self.layers = [Layer(sizes[i], sizes[i + 1], activations[i], rng=rng, init=init) for i in range(len(nouts))]
         for i, layer in enumerate(self.layers):
             _prefix_labels(layer.parameters(), f"L{i}.")
         self.activation = activation
@@ -244,9 +229,9 @@ class MLP(Module):
 
     def forward(self, x: Sequence[Value | float]) -> list[Value]:
         """The last layer's outputs, as a list even when there is one."""
-        _check_width(x, self.nin, "MLP")
+        x = _inputs(x, self.nin, "MLP")
         for layer in self.layers:
-            x = layer.forward(x)
+            x = layer._forward(x)
         return x
 
     def __call__(self, x: Sequence[Value | float]) -> Value | list[Value]:
@@ -300,58 +285,20 @@ class MLP(Module):
         missing = [key for key in ("nin", "nouts", "activation", "output_activation", "weights") if key not in state]
         if missing:
             raise fail(f"missing {', '.join(missing)}")
+        # The architecture, then every weight, is checked before the model is built, so a file that
+        # claims a huge architecture without holding its weights costs nothing.
         try:
-            nin = positive_int(state["nin"], "nin")
-            nouts = state["nouts"]
-            if not isinstance(nouts, list):
-                raise ValueError(f"nouts must be a list of layer widths, got {nouts!r}")
-            nouts = layer_widths(nouts, "nouts")
-            activation = state["activation"]
-            if version == 1 or not isinstance(activation, list):  # version 2: a list, one per hidden layer
-                activation = _check_activation(activation, "activation")
-            elif len(activation) != len(nouts) - 1:
-                raise ValueError(f"activation lists {len(activation)} layers for {len(nouts) - 1} hidden layers")
+            architecture = [state[key] for key in ("nin", "nouts", "activation", "output_activation")]
             inputs = state.get("inputs") if version >= 2 else None
-            if inputs is not None and (not isinstance(inputs, list) or len(inputs) != nin
-                                       or not all(isinstance(name, str) for name in inputs)):
-                raise ValueError(f"inputs must be null or a list of {nin} names, got {inputs!r}")
-            output_activation = _check_activation(state["output_activation"], "output_activation")
+            nin, nouts, activation, output_activation, inputs = _architecture(*architecture, inputs)
+            weights = sized(state["weights"], "weights", len(nouts), "layers")
+            layers = [_saved_layer(saved, f"layer {i}", fan_in, width)
+                      for i, (saved, fan_in, width) in enumerate(zip(weights, [nin] + nouts, nouts))]
         except (TypeError, ValueError) as error:
-            raise fail(f"bad architecture: {error}") from None
-
-        # Every weight is checked before the model is built, so a file that claims a huge
-        # architecture without holding its weights costs nothing.
-        weights = state["weights"]
-        if not isinstance(weights, list) or len(weights) != len(nouts):
-            count = len(weights) if isinstance(weights, list) else type(weights).__name__
-            raise fail(f"weights should list {len(nouts)} layers, found {count}")
-        layers = []
-        for i, (saved, fan_in, width) in enumerate(zip(weights, [nin] + nouts, nouts)):
-            where = f"layer {i}"
-            if not isinstance(saved, dict) or set(saved) != {"w", "b"}:
-                raise fail(f"{where}: expected an object with 'w' and 'b'")
-            rows, biases = saved["w"], saved["b"]
-            if not isinstance(rows, list) or len(rows) != width:
-                raise fail(f"{where}: 'w' should have {width} rows, one per neuron")
-            if not isinstance(biases, list) or len(biases) != width:
-                raise fail(f"{where}: 'b' should have {width} numbers, one per neuron")
-            neurons = []
-            for j, (row, bias) in enumerate(zip(rows, biases)):
-                if not isinstance(row, list) or len(row) != fan_in:
-                    raise fail(f"{where}, neuron {j}: expected {fan_in} weights")
-                try:
-                    numbers = [finite_number(x, f"{where}, neuron {j}: a weight") for x in row]
-                    neurons.append((numbers, finite_number(bias, f"{where}, neuron {j}: the bias")))
-                except (TypeError, ValueError) as error:
-                    raise fail(str(error)) from None
-            layers.append(neurons)
-
-        try:
-            model = cls(nin, nouts, activation, output_activation, seed=0, inputs=inputs)
-        except ValueError as error:  # an unknown activation in version 2's list
-            raise fail(f"bad architecture: {error}") from None
-        for layer, saved_layer in zip(model.layers, layers):
-            for neuron, (row, bias) in zip(layer.neurons, saved_layer):
+            raise fail(str(error)) from None
+        model = cls(nin, nouts, activation, output_activation, seed=0, inputs=inputs)
+        for layer, (rows, biases) in zip(model.layers, layers):
+            for neuron, row, bias in zip(layer.neurons, rows, biases):
                 for w, x in zip(neuron.w, row):
                     w.data = x
                 neuron.b.data = bias
@@ -381,18 +328,12 @@ class MLP(Module):
         except UnicodeDecodeError:
             raise ValueError(f"{source}: not a micrograd model (not UTF-8 text; binary or pickle file?)") from None
         try:
-            state = json.loads(text, parse_constant=_reject_constant)
+            state = json.loads(text)  # NaN and Infinity read as floats: from_dict refuses them, naming the weight
         except json.JSONDecodeError as error:
             raise ValueError(f"{source}: not valid JSON, the file may be truncated or corrupt ({error})") from None
         except RecursionError:  # json's decoder recurses once per level: '[' * 100000 is too deep
             raise ValueError(f"{source}: not a micrograd model (JSON nested too deeply to read)") from None
-        except ValueError as error:
-            raise ValueError(f"{source}: {error}") from None
         return cls.from_dict(state, source=source)
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"the file holds {name}, but weights must be finite numbers")
 
 
 def _activation(activation, nonlin) -> str | None:
@@ -404,9 +345,7 @@ def _activation(activation, nonlin) -> str | None:
         return _check_activation(activation, "activation")
     if activation is not DEFAULT_ACTIVATION:
         raise TypeError(f"give activation= or the original's nonlin=, not both: {activation!r} and {nonlin!r}")
-    if not isinstance(nonlin, bool):
-        raise TypeError(f"nonlin must be True (ReLU) or False (no activation), got {nonlin!r}")
-    return "relu" if nonlin else None
+    return "relu" if of_type(nonlin, bool, "nonlin", "True (ReLU) or False (no activation)") else None
 
 
 def _check_activation(name, argument: str) -> str | None:
@@ -418,19 +357,40 @@ def _check_init(init) -> str:
     return one_of(init, INITS, "init")
 
 
-def _check_width(x: Sequence, nin: int, what: str) -> None:
-    if len(x) != nin:
-        raise ValueError(f"x has {len(x)} inputs, but this {what} takes {nin}")
+def _architecture(nin, nouts, activation, output_activation, inputs) -> tuple:
+    """MLP's arguments checked, for the constructor and for a saved file: ``activation`` is one name
+    or a list of one per hidden layer, ``inputs`` None or a list of ``nin`` names."""
+    nin, nouts = positive_int(nin, "nin"), layer_widths(nouts, "nouts")
+    if isinstance(activation, (list, tuple)):
+        activation = [_check_activation(a, f"activation[{i}]") for i, a in enumerate(activation)]
+        sized(activation, "activation", len(nouts) - 1, "names, one per hidden layer")
+    else:
+        activation = _check_activation(activation, "activation")
+    if inputs is not None:
+        inputs = [of_type(name, str, f"inputs[{i}]", "a name (text)")
+                  for i, name in enumerate(sized(inputs, "inputs", nin, "names, one per input"))]
+    return nin, nouts, activation, _check_activation(output_activation, "output_activation"), inputs
 
 
-def _as_values(x: Sequence[Value | float]) -> list[Value]:
-    """Inputs as Values, wrapping plain numbers once per layer rather than once per neuron."""
-    if isinstance(x, (str, bytes)):
-        raise TypeError(f"x must be a sequence of numbers or Values, got {type(x).__name__}")
+def _saved_layer(saved, where: str, fan_in: int, width: int) -> tuple[list[list[float]], list[float]]:
+    """A saved layer's weight rows and biases, checked against the architecture."""
+    saved = of_type(saved, dict, where, "an object with 'w' and 'b'")
+    rows = sized(saved.get("w"), f"{where}: 'w'", width, "rows, one per neuron")
+    biases = sized(saved.get("b"), f"{where}: 'b'", width, "numbers, one per neuron")
+    rows = [sized(row, f"{where}, neuron {j}", fan_in, "weights") for j, row in enumerate(rows)]
+    return (
+        [[finite_number(x, f"{where}, neuron {j}: a weight") for x in row] for j, row in enumerate(rows)],
+        [finite_number(b, f"{where}, neuron {j}: the bias") for j, b in enumerate(biases)],
+    )
+
+
+def _inputs(x: Sequence[Value | float], nin: int, what: str) -> list[Value]:
+    """``x`` as ``nin`` Values: the check of a neuron's, a layer's or an MLP's input, made once per call."""
+    sized(x, "x", nin, f"inputs for this {what}", kind="a list of numbers or Values")
     try:
-        return [xi if type(xi) is Value else Value(xi) for xi in x]
+        return [v if type(v) is Value else Value(v) for v in x]
     except TypeError as error:
-        raise TypeError(f"x must be a sequence of numbers or Values: {error}") from None
+        raise TypeError(f"x must be a list of numbers or Values: {error}") from None
 
 
 def _prefix_labels(params: list[Value], prefix: str) -> None:

@@ -11,7 +11,7 @@ import io
 import os
 from typing import TYPE_CHECKING
 
-from micrograd._validate import positive_int, whole_number
+from micrograd._validate import positive_int, sized, whole_number
 from micrograd._files import write_atomically
 from micrograd.data import Dataset, check_dataset
 from micrograd.losses import predicted_classes
@@ -182,10 +182,10 @@ def plot_training_curves(
     """
     import numpy as np
 
-    loss = _curve(history, "loss")
-    accuracy = _curve(history, "accuracy")
-    if len(loss) != len(accuracy):
-        raise ValueError(f"history has {len(loss)} losses but {len(accuracy)} accuracies")
+    kind = "a list of numbers (as in a micrograd.train.History)"
+    loss = [float(v) for v in sized(getattr(history, "loss", None), "history.loss", of="value", kind=kind, at_least=1)]
+    accuracy = [float(v) for v in sized(getattr(history, "accuracy", None), "history.accuracy", len(loss),
+                                        "values, one per loss", kind=kind)]
     steps = np.arange(len(loss))  # step k counts from 0, as History does
     noisy = getattr(history, "batch_size", None) is not None
     figure = _figure(width, height)
@@ -211,18 +211,6 @@ def plot_training_curves(
     if title:
         figure.suptitle(title)
     _save(figure, path)
-
-
-def _curve(history, name: str) -> list[float]:
-    values = getattr(history, name, None)
-    if values is None or isinstance(values, (str, bytes)):
-        raise TypeError(
-            f"history needs a list of {name} values (a micrograd.train.History), got {type(history).__name__}"
-        )
-    values = [float(v) for v in values]
-    if not values:
-        raise ValueError(f"history has no {name} values: train for at least one step")
-    return values
 
 
 def _figure(width: int, height: int):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from micrograd._validate import one_of, positive_int, whole_number
+from micrograd._validate import of_type, one_of, positive_int, whole_number
 from micrograd._extras import NO_DOT, require
 from micrograd.engine import Value, topological_order
 
@@ -42,8 +42,7 @@ def graph_nodes(root: Value, *, expand_dot: bool = False, max_nodes: int = 500) 
     standing for the dot itself. Numbers are read now: call after ``backward()`` to show grads.
     Raises ValueError when there would be more than ``max_nodes`` nodes.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"expected the Value whose graph to draw, got {type(root).__name__}: {root!r}")
+    of_type(root, Value, "root", "the Value whose graph to draw")
     positive_int(max_nodes, "max_nodes")
     rows = []  # (label, data, grad, op, input positions in rows, value)
     position = {}  # id(Value) -> its row
