@@ -7,6 +7,7 @@ import re
 import pytest
 import torch
 
+from micrograd.engine import Value
 from micrograd.losses import mse
 from micrograd.nn import MLP
 from micrograd.optim import SGD, Adam, AdamW, CosineDecay, LinearDecay
@@ -316,3 +317,16 @@ def test_parameter_arrays_refuse_a_gradient_of_another_shape():
     arrays = SGD(MLP(2, [1], seed=0).parameters(), lr=0.1).arrays()
     with pytest.raises(ValueError, match=r"grad must hold one number per parameter, shape \(3,\), got \(2,\)"):
         arrays.step([1.0, 2.0])
+
+
+def test_optimizers_step_values_of_a_subclass():
+    # a Value extended the lesson's way, by subclassing, is a parameter like any other
+    class Tagged(Value):
+        pass
+
+    # SGD: 1 - 0.1 * 0.5; Adam's first step moves by lr (its mean over its root mean square is 1)
+    for make, expected in ((lambda p: SGD(p, lr=0.1), 0.95), (lambda p: Adam(p, lr=0.1), 0.9)):
+        p = Tagged(1.0)
+        p.grad = 0.5
+        make([p]).step()
+        assert p.data == pytest.approx(expected, rel=1e-7)

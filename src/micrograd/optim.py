@@ -16,7 +16,7 @@ import math
 from itertools import repeat
 from typing import Iterable
 
-from micrograd._validate import finite_number, fraction, non_negative, positive_int
+from micrograd._validate import finite_number, fraction, non_negative, of_type, positive_int
 from micrograd.engine import Value
 from micrograd.ops import scalar_math
 
@@ -41,8 +41,7 @@ class Optimizer:
         if not self.params:
             raise ValueError(f"{type(self).__name__}: params is empty; pass model.parameters()")
         for i, p in enumerate(self.params):
-            if type(p) is not Value:
-                raise TypeError(f"{type(self).__name__}: params[{i}] is a {type(p).__name__}, not a Value")
+            of_type(p, Value, f"{type(self).__name__}: params[{i}]", "a Value")
         self.lr = non_negative(lr, "lr")
         self.steps_taken = 0
         for name in self.state_names:

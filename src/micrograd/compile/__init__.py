@@ -39,7 +39,7 @@ try:
 except ImportError:  # pragma: no cover - the error says what to install
     raise ImportError("micrograd.compile needs NumPy: pip install 'micrograd-plus[compile]'") from None
 
-from micrograd._validate import finite_number, positive_int
+from micrograd._validate import finite_number, of_type, positive_int
 from micrograd.compile.fast import Program, real_numbers
 from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, trace
 from micrograd.engine import Value
@@ -76,8 +76,7 @@ def _check_params(params) -> list[Value]:
     params = list(params)
     first_seen: dict[int, int] = {}
     for k, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise TypeError(f"compile: params[{k}] must be a Value, got {type(p).__name__}")
+        of_type(p, Value, f"compile: params[{k}]", "a Value")
         if p._rule is not None:
             raise ValueError(f"compile: params[{k}] is computed by {p._op!r}; parameters must be leaf Values")
         if id(p) in first_seen:
