@@ -26,15 +26,15 @@ import numpy as np
 from micrograd import ops
 from micrograd._validate import one_of
 from micrograd.compile import reference
-from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, call, trace
+from micrograd.compile.trace import IR, DataDependentGraphError, Instruction, call, first_difference, graph
 from micrograd.engine import Value, topological_order
 
 # Overflow, division by zero and undefined results stop the program, as they stop eager mode;
 # underflow to 0 is not an error in either.
 _RAISE = dict(over="raise", divide="raise", invalid="raise", under="ignore")
 
-# The first call traces fn again on samples of its batch until it has traced this many nodes
-# (about 30 ms, once per program; 100,000 cost 70 ms, most of a 100-step moons run's compiled time):
+# The first call builds fn's graph again on samples of its batch until it has built this many
+# nodes (about 20 ms, once per program; it was most of a 100-step moons run's compiled time at 100,000):
 # the first 45 samples of the moons demo's model (442 nodes each), 7 of a digits batch (2,651
 # nodes each); one sample of a model with more nodes than this.
 _CHECK_NODES = 20_000
@@ -331,9 +331,9 @@ class Program:
     # -- the data-dependence check ---------------------------------------------------------
 
     def _verify(self, arrays: list[np.ndarray]) -> None:
-        """Trace ``fn`` again on the first batch's samples that differ from the example, in batch
-        order, until ``_CHECK_NODES`` nodes have been traced (at least one sample); every graph must
-        be the traced one. A batch of nothing but the example leaves the check to the next call."""
+        """Build ``fn``'s graph again on the first batch's samples that differ from the example, in
+        batch order, until ``_CHECK_NODES`` nodes have been built (at least one sample); every graph
+        must be the example's. A batch of nothing but the example leaves the check to the next call."""
         if not arrays:
             self._verified = True
             return
@@ -342,21 +342,22 @@ class Program:
             differs |= (array != traced) if array.ndim == 1 else (array != traced).any(axis=1)
         if not differs.any():
             return  # every sample is the traced example: nothing new to compare with yet
-        count = max(1, _CHECK_NODES // self.ir.num_slots)
+        expected = graph(self.fn, self._example, self.input_shapes, self.params, self.has_aux)
+        count = max(1, _CHECK_NODES // len(expected[0]))
         for index in np.flatnonzero(differs)[:count].tolist():
-            self._check_sample(arrays, index)
+            self._check_sample(arrays, index, expected)
         self._verified = True
 
-    def _check_sample(self, arrays: list[np.ndarray], index: int) -> None:
-        """Trace ``fn`` on sample ``index`` of the batch: eager mode's error, or
-        ``DataDependentGraphError`` if its graph is not the traced one."""
+    def _check_sample(self, arrays: list[np.ndarray], index: int, expected: tuple) -> None:
+        """Build ``fn``'s graph on sample ``index`` of the batch: eager mode's error, or
+        ``DataDependentGraphError`` if it is not ``expected``, the example's."""
         sample = [array[index].tolist() for array in arrays]
         try:
-            other = trace(self.fn, sample, self.input_shapes, self.params, self.has_aux)
+            other = graph(self.fn, sample, self.input_shapes, self.params, self.has_aux)
         except (ArithmeticError, ValueError) as error:  # eager mode's error for this sample
             _add_note(error, f"(compiled program: sample {index} of the batch, traced to check its graph)")
             raise
-        difference = self.ir.difference(other)
+        difference = first_difference(expected, other)
         if difference is not None:
             raise DataDependentGraphError(
                 f"the traced function builds a different graph for sample {index} of the batch than for "

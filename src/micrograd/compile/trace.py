@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from micrograd.engine import Value, topological_order
 
-__all__ = ["Instruction", "IR", "DataDependentGraphError", "trace", "call"]
+__all__ = ["Instruction", "IR", "DataDependentGraphError", "trace", "graph", "first_difference", "call"]
 
 
 class DataDependentGraphError(ValueError):
@@ -96,19 +96,6 @@ class IR:
         lines.append(f"  outputs: {', '.join(name(s) for s in self.outputs)}")
         return lines
 
-    def difference(self, other: IR) -> str | None:
-        """None if ``other`` computes the same thing, else a short description of the first difference."""
-        if len(self.instructions) != len(other.instructions):
-            return f"{len(self.instructions)} instructions, then {len(other.instructions)}"
-        for i, (a, b) in enumerate(zip(self.instructions, other.instructions)):
-            if a != b:
-                return f"instruction {i} is {a.op} x{len(a.outputs)} of {a.inputs}, then {b.op} of {b.inputs}"
-        if [_constant_key(c) for c in self.constants] != [_constant_key(c) for c in other.constants]:
-            return f"the constants are {list(self.constants)}, then {list(other.constants)}"
-        if self.outputs != other.outputs or self.params != other.params:
-            return "the outputs are different nodes"
-        return None
-
 
 def _constant_key(x: float) -> tuple[float, float]:
     return (x, math.copysign(1.0, x))  # 0.0 and -0.0 stay apart
@@ -187,6 +174,49 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
         outputs=tuple(slot[v] for v in outputs),
         num_aux=num_aux,
     )
+
+
+def graph(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux: bool) -> tuple:
+    """The graph ``fn`` builds on ``rows``, as plain data to compare: one entry per node in
+    topological order (an input's slot, a parameter's index, a constant's value, or a computed
+    node's op and its inputs' places in the list), then the outputs' places and the number of aux
+    outputs. Two samples build the same graph exactly when these are equal. Cheaper than ``trace``,
+    which also groups and numbers the nodes: the first call of a program compares graphs with it."""
+    input_slot: dict[Value, int] = {}
+    outputs, num_aux = call(fn, rows, shapes, has_aux, input_slot)
+    param_index = {p: k for k, p in enumerate(params)}
+    order = topological_order(outputs)
+    place = {v: k for k, v in enumerate(order)}
+    nodes = []
+    for v in order:
+        if v in input_slot:
+            nodes.append(("input", input_slot[v]))
+        elif v in param_index:
+            nodes.append(("parameter", param_index[v]))
+        elif not v._prev:
+            nodes.append(("constant", _constant_key(v.data)))
+        else:
+            nodes.append((v._op, tuple(place[u] for u in v._prev)))
+    return tuple(nodes), tuple(place[v] for v in outputs), num_aux
+
+
+def first_difference(a: tuple, b: tuple) -> str | None:
+    """None if ``graph`` gave ``a`` and ``b`` for the same graph, else its first difference in words."""
+    for k, (x, y) in enumerate(zip(a[0], b[0])):
+        if x != y:
+            return f"node {k} is {_node_in_words(x)}, then {_node_in_words(y)}"
+    if len(a[0]) != len(b[0]):
+        return f"{len(a[0])} nodes, then {len(b[0])}"
+    return None if a == b else "the outputs are different nodes"
+
+
+def _node_in_words(entry: tuple) -> str:
+    kind, what = entry
+    if kind == "constant":
+        return f"the constant {what[0]!r}"
+    if kind in ("input", "parameter"):
+        return f"{kind} {what}"
+    return f"{kind} of nodes {', '.join(map(str, what))}"
 
 
 def call(fn, rows: list, shapes: list[int | None], has_aux: bool, leaves: dict | None = None):
