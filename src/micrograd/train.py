@@ -35,13 +35,15 @@ class History:
     """What happened at each training step (index k = step k, counting from 0).
 
     ``loss`` is the loss that was minimised (with the L2 term), ``accuracy`` the fraction of that
-    step's batch classified correctly before the update, ``lr`` the learning rate used, and
-    ``seconds`` the wall-clock time of the whole run.
+    step's batch classified correctly before the update, ``lr`` the learning rate used, ``elapsed``
+    the wall-clock seconds from the start of the run to the end of the step, and ``seconds`` the
+    wall-clock time of the whole run.
     """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
+    elapsed: list[float] = field(default_factory=list)
     seconds: float = 0.0
     batch_size: int | None = None  # None: every step saw the whole training set
 
@@ -115,7 +117,8 @@ def fit(
                 schedule.step()
             history.loss.append(value)
             history.accuracy.append(batch_accuracy)
-            history.seconds = time.perf_counter() - started
+            history.elapsed.append(time.perf_counter() - started)
+            history.seconds = history.elapsed[-1]
             bar.update(history.loss[-1], history.accuracy[-1])
             if callback is not None:
                 training.sync()
