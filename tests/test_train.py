@@ -74,7 +74,8 @@ def test_moons_demo_reaches_full_training_accuracy_as_the_original_did(moons_run
 def test_history_has_one_entry_per_step(moons_run):
     _, _, history, seen = moons_run
     assert isinstance(history, History)
-    assert len(history.loss) == len(history.accuracy) == len(history.lr) == len(history.elapsed) == history.steps == 100
+    entries = (history.loss, history.accuracy, history.lr, history.elapsed)
+    assert [len(entry) for entry in entries] == [history.steps] * 4 and history.steps == 100
     assert seen == [(k, k + 1) for k in range(100)]  # callback after every step, with the history so far
     assert 0 < history.elapsed[0] and all(a < b for a, b in zip(history.elapsed, history.elapsed[1:]))
     assert history.seconds == history.elapsed[-1] and history.batch_size is None
