@@ -53,6 +53,7 @@ WORKLOADS = {
     "digits": ("digits model (the demo's defaults), one epoch of {digits_steps} steps", "s", 1.0),
     "mnist_step": ("MNIST, MLP 784-128-10, batch 128, SGD: one training step", "ms", 1e-3),
     "mnist_epoch": ("MNIST, the same: one epoch of {mnist_steps} steps", "s", 1.0),
+    "mnist_deep_step": ("MNIST, MLP 784-64-64-10, batch 256, SGD: one training step", "ms", 1e-3),
     "random": ("random graph of {random:,} ops: build + backward", "s", 1.0),
     "chain": ("chain of {chain:,} ops: build + backward", "s", 1.0),
     "moons_hvp": ("moons demo's loss: a Hessian-vector product", "ms", 1e-3),
@@ -60,7 +61,7 @@ WORKLOADS = {
 
 # The workloads timed per step: a step's time is the mean of the training loop's steps after the first
 # (each peer's warm-up: a compiled program's one-time graph check, PyTorch's first allocations).
-STEP_WORKLOADS = ("moons_step", "mnist_step")
+STEP_WORKLOADS = ("moons_step", "mnist_step", "mnist_deep_step")
 
 # Eager mode takes seconds per MNIST step: it runs this many, and every peer's loss after them is compared.
 MNIST_EAGER_STEPS = 3
@@ -73,6 +74,7 @@ CHECKS = {
     "digits": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
     "mnist_step": (f"loss of step {MNIST_EAGER_STEPS}; its accuracy", ("early_loss", "early_accuracy")),
     "mnist_epoch": ("loss of the last batch; its accuracy; test accuracy", ("loss", "accuracy", "test_accuracy")),
+    "mnist_deep_step": ("loss of the last batch; its accuracy", ("loss", "accuracy")),
     "random": ("output, sum of the leaves' gradients", ("check",)),
     "chain": ("output, gradient of the input", ("check",)),
     "moons_hvp": ("loss, sum of H @ (1, ..., 1)", ("check",)),
@@ -87,6 +89,8 @@ NOT_MEANINGFUL = {
     ("mnist_step", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
     ("mnist_epoch", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
     ("mnist_epoch", "eager"): f"seconds a step: the step row times {MNIST_EAGER_STEPS} of them",
+    ("mnist_deep_step", "0.1.0"): "0.1.0's Value has no exp or log, so no cross-entropy loss",
+    ("mnist_deep_step", "eager"): "seconds a step, as for 784-128-10",
     ("moons_hvp", "0.1.0"): "0.1.0 has no gradients of gradients",
     ("moons_hvp", "compiled"): "eager mode against PyTorch: one loss, nothing to batch",
 }
@@ -135,21 +139,21 @@ def write_setup(path: Path, moons_steps: int) -> dict:
             "lrs": [schedule.lr_at(k) for k in range(steps)],
         }
     setup["mnist"] = mnist_setup(seed)
+    setup["mnist_deep"] = mnist_setup(seed, hidden=(64, 64), batch_size=256)
     path.write_text(json.dumps(setup))
     return {"digits_steps": len(setup["digits"]["lrs"]), "mnist_steps": len(setup["mnist"]["lrs"])}
 
 
-def mnist_setup(seed: int) -> dict:
-    """MLP(784, [128, 10]) on ``data.load('mnist')``'s 4,000 training images, cross-entropy, SGD at a
-    constant 0.1, batches of 128: one epoch. The peers load the images themselves (the same seeded
+def mnist_setup(seed: int, hidden: tuple[int, ...] = (128,), batch_size: int = 128) -> dict:
+    """MLP(784, hidden + [10]) on ``data.load('mnist')``'s 4,000 training images, cross-entropy, SGD at
+    a constant 0.1, batches of ``batch_size``: one epoch. The peers load the images themselves (the same seeded
     split, cached), so the setup file holds their name rather than 3 million numbers."""
     from micrograd import data
     from micrograd.nn import MLP
 
     train = data.load("mnist", seed=seed).train
-    batch_size = 128
     steps = math.ceil(len(train) / batch_size)
-    model = MLP(train.num_features, [128, train.num_classes], seed=seed, init="fan_in")
+    model = MLP(train.num_features, [*hidden, train.num_classes], seed=seed, init="fan_in")
     return {
         "model": model.to_dict(),
         "dataset": "mnist",
@@ -308,6 +312,14 @@ def measure(sizes: dict, setup: Path, scratch: Path) -> dict:
             if peer != "eager":
                 keep_best("mnist_epoch", peer, result)
 
+    print("MNIST 784-64-64-10, batch 256, one epoch", file=sys.stderr)
+    for _ in range(rounds):
+        for peer, command in (
+            ("compiled", [python, PEER_SCRIPTS / "ours.py", "mnist_deep", "compiled", setup, 2]),
+            ("torch", [python, PEER_SCRIPTS / "pytorch.py", "mnist_deep", setup, 2]),
+        ):
+            keep_best("mnist_deep_step", peer, run_process(command, f"{peer:>8} mnist_deep", env=ours), "step_seconds")
+
     print("moons demo's loss, a Hessian-vector product (grad with create_graph)", file=sys.stderr)
     for _ in range(rounds):
         for peer, command in (
@@ -358,6 +370,8 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
     """The issue's targets: (target, what was measured, met?) with None when a number is missing."""
     step = {peer: _seconds(results, "moons_step", peer, "step_seconds") for peer in PEERS}
     mnist = {peer: _seconds(results, "mnist_step", peer, "step_seconds") for peer in PEERS}
+    deep = {peer: _seconds(results, "mnist_deep_step", peer, "step_seconds") for peer in PEERS}
+    digits = {peer: _seconds(results, "digits", peer) for peer in PEERS}
     process = {peer: _seconds(results, "moons_process", peer) for peer in PEERS}
     judged = [
         (
@@ -389,6 +403,18 @@ def targets(results: dict) -> list[tuple[str, str, bool | None]]:
             speedup(mnist["compiled"], mnist["torch"]),
             lambda x: x <= 2,
             lambda x: f"{x:.2f}x PyTorch's time ({mnist['compiled'] * 1e3:.1f} ms vs {mnist['torch'] * 1e3:.2f} ms)",
+        ),
+        (
+            "compiled MNIST training (784-64-64-10, batch 256): at most 2x slower per step than PyTorch (issue 15)",
+            speedup(deep["compiled"], deep["torch"]),
+            lambda x: x <= 2,
+            lambda x: f"{x:.2f}x PyTorch's time ({deep['compiled'] * 1e3:.1f} ms vs {deep['torch'] * 1e3:.2f} ms)",
+        ),
+        (
+            "compiled digits training, one epoch with compiling: at most 2x PyTorch's time (issue 15)",
+            speedup(digits["compiled"], digits["torch"]),
+            lambda x: x <= 2,
+            lambda x: f"{x:.2f}x PyTorch's time ({digits['compiled']:.3f} s vs {digits['torch']:.3f} s)",
         ),
     ]
     return [

@@ -3,7 +3,7 @@
     python bench/peers/ours.py readme compiled N REPEATS
     python bench/peers/ours.py moons eager|compiled SETUP.json REPEATS
     python bench/peers/ours.py digits eager|compiled SETUP.json REPEATS
-    python bench/peers/ours.py mnist eager|compiled SETUP.json REPEATS [STEPS]
+    python bench/peers/ours.py mnist|mnist_deep eager|compiled SETUP.json REPEATS [STEPS]
     python bench/peers/ours.py moons_hvp eager SETUP.json REPEATS
 
 Training runs ``micrograd.train.fit`` from the shared initial weights, REPEATS times (the best time
@@ -120,7 +120,7 @@ if __name__ == "__main__":
     workload, mode = sys.argv[1:3]
     if workload == "readme" and mode == "compiled":
         emit(readme_compiled(int(sys.argv[3]), int(sys.argv[4])))
-    elif workload in ("moons", "digits", "mnist") and mode in ("eager", "compiled"):
+    elif workload in ("moons", "digits", "mnist", "mnist_deep") and mode in ("eager", "compiled"):
         steps = int(sys.argv[5]) if len(sys.argv) > 5 else None
         emit(train(load_setup(sys.argv[3], workload), mode, int(sys.argv[4]), steps))
     elif workload == "moons_hvp" and mode == "eager":

@@ -3,7 +3,7 @@
     python bench/peers/pytorch.py readme N REPEATS
     python bench/peers/pytorch.py moons SETUP.json REPEATS
     python bench/peers/pytorch.py digits SETUP.json REPEATS
-    python bench/peers/pytorch.py mnist SETUP.json REPEATS
+    python bench/peers/pytorch.py mnist|mnist_deep SETUP.json REPEATS
     python bench/peers/pytorch.py moons_hvp SETUP.json REPEATS
 
 The network is ``micrograd.export.to_torch`` of the shared initial weights; the data, the mini-batches
@@ -138,7 +138,7 @@ if __name__ == "__main__":
     workload = sys.argv[1]
     if workload == "readme":
         emit(readme(int(sys.argv[2]), int(sys.argv[3])))
-    elif workload in ("moons", "digits", "mnist"):
+    elif workload in ("moons", "digits", "mnist", "mnist_deep"):
         emit(train(load_setup(sys.argv[2], workload), int(sys.argv[3])))
     elif workload == "moons_hvp":
         emit(moons_hvp(load_setup(sys.argv[2], "moons"), int(sys.argv[3])))
