@@ -553,6 +553,21 @@ def test_value_and_grad_runs_on_a_parameter_array_and_leaves_the_values_alone():
         program.value_and_grad(data, X, Y)
 
 
+def test_value_and_grad_explains_an_error_at_the_parameters_it_was_given():
+    # sqrt's slope at 0 is infinite, times a gradient of 0: NumPy flags it, the reference finds it
+    # a false alarm, and its numbers must be those of params, not of the Values' data
+    p, q = Value(0.0), Value(1.0)
+    program = compile(lambda x: (p * p).sqrt() * 0.0 + x * q, [p, q], example=(1.0,))
+    value, grad = program.value_and_grad([0.0, 2.0], [1.0, 3.0])
+    assert (value, grad.tolist()) == (4.0, [0.0, 2.0])  # mean of 2x, and of x
+    # a real overflow at params: eager mode's error, run with the Values holding params meanwhile
+    big = compile(lambda x: (x * q).exp(), [q], example=(1.0,))
+    with pytest.raises(OverflowError, match="exp"):
+        big.value_and_grad([800.0], [1.0, 2.0])
+    assert (p.data, q.data, q.grad) == (0.0, 1.0, 0.0)
+    assert big.value_and_grad([1.0], [0.0])[0] == 1.0
+
+
 def test_parameters_are_read_afresh_on_every_call():
     model = MLP(2, [4, 1], seed=2)
     params = model.parameters()

@@ -224,3 +224,8 @@ def test_l1_penalty_matches_torch_and_the_hand_value():
     check(l1_penalty(ours, 0.03), ours, 0.03 * theirs.abs().sum(), theirs)
     assert l1_penalty([Value(3.0), Value(-4.0)]).data == 7.0
     assert l1_penalty([], 0.1).data == 0.0
+
+
+def test_a_bool_is_no_score():
+    with pytest.raises(TypeError, match=r"hinge: scores\[0\] must be a score .* got bool"):
+        hinge([True], [1.0])

@@ -489,6 +489,49 @@ def test_compiled_fit_calls_the_step_of_an_optimizer_that_has_its_own():
     assert_close_lists(weights[1], weights[0])
 
 
+def test_weights_that_overflow_the_next_forward_pass_stop_compiled_fit_as_they_stop_eager_fit():
+    """lr=1e308 sends the weights to about 1e307 in one step; the next step's forward pass overflows.
+    The compiled program, which reads the weights from the optimizer's arrays, must explain that
+    error at those weights (the Values still hold the first ones until fit syncs them)."""
+    train = data.load("moons", n_samples=40, seed=2).train
+    results = []
+    for compiled in (False, True):
+        model = MLP(2, [4, 1], seed=0)
+        optimizer = SGD(model.parameters(), lr=1e308)
+        with pytest.raises(OverflowError) as caught:
+            fit(model, train, loss="hinge", optimizer=optimizer, steps=3, progress=False, compiled=compiled)
+        results.append((str(caught.value).split("\n")[0], optimizer.steps_taken, [p.data for p in model.parameters()]))
+    (eager_message, eager_steps, eager_weights), (message, steps, weights) = results
+    # the same error of the same dot; its numbers are the weights, equal to rounding
+    ending = "overflows: the result exceeds the float64 range"
+    assert eager_message.startswith("dot(") and eager_message.endswith(ending)
+    assert message.startswith("dot(") and message.endswith(ending)
+    assert steps == eager_steps == 1
+    # fit handed back the weights of that one step (lr=1e308 magnifies a gradient's last bits, so
+    # the two runs' weights are compared by size only)
+    assert max(abs(w) for w in weights) > 1e300 and max(abs(w) for w in eager_weights) > 1e300
+
+
+def test_compiled_fit_calls_the_zero_grad_of_an_optimizer_that_has_its_own():
+    class Accumulating(SGD):  # gradients of two batches per step: zero_grad only every other call
+        calls = 0
+
+        def zero_grad(self):
+            Accumulating.calls += 1
+            if Accumulating.calls % 2:
+                super().zero_grad()
+
+    train = data.load("moons", n_samples=40, seed=2).train
+    losses = []
+    for compiled in (False, True):
+        model = MLP(2, [4, 1], seed=4)
+        history = fit(model, train, loss="hinge", optimizer=Accumulating(model.parameters(), lr=0.1), steps=4,
+                      batch_size=8, progress=False, compiled=compiled)  # fmt: skip
+        losses.append(history.loss)
+    assert Accumulating.calls == 8
+    assert_close_lists(losses[1], losses[0])
+
+
 def test_an_overflowing_update_in_compiled_fit_leaves_the_last_good_weights():
     moons = data.load("moons", n_samples=40, seed=2).train
     train = Dataset([[1000 * x for x in row] for row in moons.X], moons.y, 2)  # gradients in the thousands

@@ -176,4 +176,4 @@ def _predicted_class(row: Sequence[float]) -> int:
 
 
 def _is_scalar(x) -> bool:
-    return type(x) is Value or isinstance(x, numbers.Real)
+    return type(x) is Value or (isinstance(x, numbers.Real) and not isinstance(x, bool))  # True is no score

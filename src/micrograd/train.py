@@ -163,8 +163,8 @@ class _CompiledTraining:
     """Training steps through the compiled loss (``compile_loss``), a whole batch per NumPy call.
 
     The training set becomes arrays once; a batch is a slice of them. A micrograd optimizer whose
-    ``step`` is its own (not overridden) steps on arrays (``optim.ParameterArrays``), and the
-    program reads the parameters from them (``Program.value_and_grad``): between ``sync()``s,
+    ``step`` and ``zero_grad`` are its own (not overridden) steps on arrays (``ParameterArrays``),
+    and the program reads the parameters from them (``Program.value_and_grad``): between ``sync()``s,
     which ``fit`` calls before a callback and at the end, no Value is read or written. Other
     optimizers get the gradients in ``p.grad`` and their ``step()`` called, as in eager training.
     The L2 term is compiled too, as a function of the parameters alone.
@@ -181,7 +181,8 @@ class _CompiledTraining:
         self.optimizer, self.params = optimizer, self.program.params
         self.penalty = compile(lambda: l2_penalty(self.params, l2), self.params, example=()) if l2 else None
         self.arrays = self.where = None
-        if isinstance(optimizer, Optimizer) and type(optimizer).step is Optimizer.step:
+        own = type(optimizer).step is Optimizer.step and type(optimizer).zero_grad is Optimizer.zero_grad
+        if isinstance(optimizer, Optimizer) and own:
             position = {id(p): k for k, p in enumerate(self.params)}
             where = [position.get(id(p)) for p in optimizer.params]
             if None not in where:  # it steps parameters of the model only
@@ -212,9 +213,9 @@ class _CompiledTraining:
             if self.penalty is not None:
                 penalty, penalty_grad = self.penalty.value_and_grad(self.data)
                 value, self.grad = value + penalty, self.grad + penalty_grad
-            self.arrays.step(self.grad[self.where])
             self.others_grad += self.grad[self.others]
-            self.ahead = True
+            self.ahead = True  # the gradients reach the Values at the next sync, even if the step overflows
+            self.arrays.step(self.grad[self.where])
         return value, _accuracy_of_outputs(self.program.aux, labels)
 
     def sync(self) -> None:

@@ -18,6 +18,7 @@ interpreter then finds the sample, and the eager engine, run on that sample, say
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from itertools import chain
 
@@ -79,14 +80,15 @@ class Program:
         order) instead of the Values' ``.data``: the mean (or ``'sum'``) output and its gradient,
         an array in the same order. No Value is read or changed: a training loop that keeps its
         parameters in an array (as ``fit(..., compiled=True)`` does) saves two passes over every
-        parameter a step."""
+        parameter a step. (A floating-point error is explained by running the sample in eager
+        mode with the parameters holding ``params`` for that moment: see ``_explain``.)"""
         one_of(reduction, ("mean", "sum"), "reduction")
         if self._num_loss_outputs != 1:
             raise ValueError(
                 f"the traced function returned {self._num_loss_outputs} outputs; a gradient needs one "
                 "Value (use program.forward for several outputs)"
             )
-        self._load_params(params)
+        params = self._load_params(params)
         arrays, size = self._batch_arrays(batch)
         values, grads = self._prepare(arrays, size)
         scale = 1.0 / size if reduction == "mean" else 1.0
@@ -100,7 +102,7 @@ class Program:
             param_grads[self._param_index] = by_slot
             outputs = values
         except FloatingPointError:
-            total_output, param_grads, outputs = self._explain(arrays, scale, backward=True)
+            total_output, param_grads, outputs = self._explain(arrays, params, scale, backward=True)
         if self.has_aux:
             self.aux = _per_sample(outputs, self._aux_rows)
         return total_output * scale, param_grads
@@ -108,14 +110,14 @@ class Program:
     def forward(self, *batch) -> np.ndarray:
         """The per-sample outputs: shape ``(batch,)`` for one output, ``(batch, k)`` for k (for
         ``has_aux=True``: the loss only; the aux outputs land in ``program.aux``)."""
-        self._load_params(self._current_params())
+        params = self._load_params(self._current_params())
         arrays, size = self._batch_arrays(batch)
         values, _ = self._prepare(arrays, size)
         try:
             with np.errstate(**_RAISE):
                 self._run_forward(values, size)
         except FloatingPointError:
-            values = self._explain(arrays, 1.0, backward=False)[2]
+            values = self._explain(arrays, params, 1.0, backward=False)[2]
         if self.has_aux:
             self.aux = _per_sample(values, self._aux_rows)
         return _per_sample(values, self._output_rows[: self._num_loss_outputs])
@@ -216,13 +218,14 @@ class Program:
     def _current_params(self) -> np.ndarray:
         return np.fromiter((p.data for p in self.params), dtype=np.float64, count=len(self.params))
 
-    def _load_params(self, params) -> None:
-        """Check ``params`` (one finite number per parameter, in ``self.params`` order) and put them,
-        in slot order, where the steps read them."""
+    def _load_params(self, params) -> np.ndarray:
+        """Check ``params`` (one finite number per parameter, in ``self.params`` order), put them,
+        in slot order, where the steps read them, and return them as an array."""
         data = real_numbers(params, "params")
         if data.shape != (len(self.params),):
             raise ValueError(f"params must hold one number per parameter, shape ({len(self.params)},), got {data.shape}")
         self._static[: len(data)] = data[self._param_index]
+        return data
 
     def _prepare(self, arrays: list[np.ndarray], size: int) -> tuple[np.ndarray, np.ndarray]:
         """The value and gradient arrays for this batch size, holding this batch and parameters."""
@@ -281,15 +284,15 @@ class Program:
 
     # -- errors: the reference finds the sample, eager mode says what ------------------------
 
-    def _explain(self, arrays: list[np.ndarray], scale: float, backward: bool):
+    def _explain(self, arrays: list[np.ndarray], params: np.ndarray, scale: float, backward: bool):
         """NumPy flagged a floating-point error in ``self._at`` (a step; "total": the batch's sum;
         None: the parameters' sums over the batch). Run the batch through the reference interpreter
         with the flags ignored: if every number is finite, the flag was a false alarm (a step
         inside a formula, or a derivative where no gradient flows) and the reference's numbers
         stand: (total output, parameter gradients by index, values). Otherwise run each sample
-        whose numbers are not finite in eager mode, which raises its own error; if it raises none
-        (only the sum over the batch overflows), an OverflowError names the step and the batch size."""
-        params = [p.data for p in self.params]
+        whose numbers are not finite in eager mode, with the parameters holding ``params`` meanwhile,
+        which raises its own error; if it raises none (only the sum over the batch overflows), an
+        OverflowError names the step and the batch size."""
         with np.errstate(all="ignore"):
             values = reference.forward(self.ir, params, arrays)
             computed = values[self._first_computed :]
@@ -302,8 +305,9 @@ class Program:
                 param_grads = reference.parameter_gradients(self.ir, grads)
         if not bad.any() and np.isfinite(total_output) and np.isfinite(param_grads).all():
             return total_output, param_grads, values
-        for sample in np.flatnonzero(bad).tolist():
-            self._run_eagerly([array[sample].tolist() for array in arrays], scale, backward, sample)
+        with _holding(self.params, params):
+            for sample in np.flatnonzero(bad).tolist():
+                self._run_eagerly([array[sample].tolist() for array in arrays], scale, backward, sample)
         step, size = self._at, values.shape[1]
         if step == "total":
             message = f"the sum of the batch's {size} outputs overflows: the result exceeds the float64 range"
@@ -382,6 +386,19 @@ def real_numbers(data, what: str) -> np.ndarray:
         bad = tuple(np.argwhere(~np.isfinite(array))[0].tolist())
         raise ValueError(f"{what}{list(bad) if bad else ''} is {float(array[bad])!r}: numbers must be finite")
     return array
+
+
+@contextlib.contextmanager
+def _holding(params: list[Value], data: np.ndarray):
+    """The parameters hold ``data`` inside the block, and their own values again after it."""
+    saved = [p.data for p in params]
+    for p, x in zip(params, data.tolist()):
+        p.data = x
+    try:
+        yield
+    finally:
+        for p, x in zip(params, saved):
+            p.data = x
 
 
 def _add_note(error: BaseException, note: str) -> None:

@@ -179,8 +179,8 @@ def trace(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
 def graph(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux: bool) -> tuple:
     """The graph ``fn`` builds on ``rows``, as plain data to compare: one entry per node in
     topological order (an input's slot, a parameter's index, a constant's value, or a computed
-    node's op and its inputs' places in the list), then the outputs' places and the number of aux
-    outputs. Two samples build the same graph exactly when these are equal. Cheaper than ``trace``,
+    node's op, by its rule's name and its symbol, and its inputs' places in the list), then the
+    outputs' places and the number of aux outputs. Two samples build the same graph exactly when these are equal. Cheaper than ``trace``,
     which also groups and numbers the nodes: the first call of a program compares graphs with it."""
     input_slot: dict[Value, int] = {}
     outputs, num_aux = call(fn, rows, shapes, has_aux, input_slot)
@@ -195,8 +195,9 @@ def graph(fn, rows: list, shapes: list[int | None], params: list[Value], has_aux
             nodes.append(("parameter", param_index[v]))
         elif not v._prev:
             nodes.append(("constant", _constant_key(v.data)))
-        else:
-            nodes.append((v._op, tuple(place[u] for u in v._prev)))
+        else:  # x ** 2 and x ** 3 share a rule; ** is the symbol of three (a node with its own _backward: none)
+            rule = v._rule.name if v._rule is not None else "its own _backward"
+            nodes.append(("op", (rule, v._op), tuple(place[u] for u in v._prev)))
     return tuple(nodes), tuple(place[v] for v in outputs), num_aux
 
 
@@ -211,12 +212,12 @@ def first_difference(a: tuple, b: tuple) -> str | None:
 
 
 def _node_in_words(entry: tuple) -> str:
-    kind, what = entry
+    kind, what = entry[:2]
     if kind == "constant":
         return f"the constant {what[0]!r}"
     if kind in ("input", "parameter"):
         return f"{kind} {what}"
-    return f"{kind} of nodes {', '.join(map(str, what))}"
+    return f"{what[1]} of nodes {', '.join(map(str, entry[2]))}"
 
 
 def call(fn, rows: list, shapes: list[int | None], has_aux: bool, leaves: dict | None = None):
