@@ -422,6 +422,34 @@ def test_compiled_fit_on_some_parameters_in_another_order_equals_eager_fit():
     assert_close_lists(grads, eager_grads)
 
 
+def test_compiled_fit_at_mnist_width_equals_pytorch_float64():
+    """784 inputs, layers of 64 and 10 run as matrix products, SGD on the arrays: the losses and the
+    final weights are PyTorch's (float64, the same weights and batches) to 1e-9."""
+    torch = pytest.importorskip("torch")
+    from micrograd.export import from_torch, to_torch
+
+    rng = random.Random(0)
+    train = Dataset([[rng.random() for _ in range(784)] for _ in range(96)], [k % 10 for k in range(96)], 10)
+    model = MLP(784, [64, 10], seed=3, init="fan_in")
+    net = to_torch(model)
+    history = fit(model, train, loss="cross_entropy", optimizer=SGD(model.parameters(), lr=0.1), steps=4,
+                  batch_size=32, seed=1, progress=False, compiled=True)  # fmt: skip
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    X, y = torch.tensor(train.X, dtype=torch.float64), torch.tensor(train.y)
+    order = random.Random(1)  # fit's batches: Dataset.batch_indices, epoch after epoch
+    batches = [b for _ in range(2) for b in train.batch_indices(32, order)][:4]
+    losses = []
+    for batch in batches:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(net(X[batch]), y[batch])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert history.loss == pytest.approx(losses, rel=1e-9)
+    trained = [p.data for p in from_torch(net).parameters()]
+    assert [p.data for p in model.parameters()] == pytest.approx(trained, rel=1e-9, abs=1e-12)
+
+
 def test_a_callback_sees_the_weights_of_each_step_and_may_change_them():
     """A callback reads every parameter and the optimizer's moments after each step, and shrinks one
     weight at step 3: compiled fit (arrays inside) shows it and follows it as eager fit does."""
