@@ -13,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench" / "peers"))
 
-from common import README_POINT, readme_graph
+from common import README_POINT, readme_graph, step_seconds
 
 
 def _load_run():
@@ -114,6 +114,12 @@ def test_different_numbers_are_flagged_and_tiny_rounding_is_not():
     assert "**NO**: loss" in run.table(fake_results("moons_step", "torch", wrong), SIZES)
     accuracy_off = {"seconds": 0.03, "loss": 0.67, "accuracy": 0.8, "test_accuracy": 0.86}
     assert list(run.disagreements(fake_results("digits", "torch", accuracy_off))) == ["digits"]
+
+
+def test_a_step_is_the_mean_of_the_steps_after_the_first():
+    # steps ending 0.5 s (the warm-up), 0.6 s and 0.8 s into a run: 0.1 s and 0.2 s, a mean of 0.15 s
+    assert step_seconds([0.5, 0.6, 0.8]) == pytest.approx(0.15)
+    assert step_seconds([0.3]) == 0.3  # one step: it is all there is
 
 
 def test_targets_are_judged_on_the_measured_ratios():

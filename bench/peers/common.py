@@ -71,6 +71,13 @@ def fastest(runs: list, key: str) -> dict:
     return dict(min(runs, key=lambda run: run[key]))
 
 
+def step_seconds(ended: list[float]) -> float:
+    """A step's time, from the times at which a run's steps ended (counted from its start): the mean of
+    the steps after the first (the first alone if there is only one). The first is each peer's warm-up
+    (a compiled program's one-time graph check, PyTorch's first allocations): it counts in the epochs."""
+    return (ended[-1] - ended[0]) / (len(ended) - 1) if len(ended) > 1 else ended[0]
+
+
 def binary_accuracy(scores, targets) -> float:
     """Fraction of scores whose sign matches a target of +1/-1 (or a class of 1/0): the demo's accuracy."""
     return sum((s > 0) == (t > 0) for s, t in zip(scores, targets)) / len(scores)

@@ -10,7 +10,7 @@ README expression, the random graph and the chain run through bench/engine_workl
 import sys
 import time
 
-from common import binary_accuracy, emit, load_setup, progress
+from common import binary_accuracy, emit, load_setup, progress, step_seconds
 
 from micrograd.engine import Value
 from micrograd.nn import MLP
@@ -36,7 +36,7 @@ def scores_of(model: MLP, X: list) -> list:
 def moons(setup: dict) -> dict:
     model = load_model(setup["model"])
     X, targets = setup["train"]["X"], [2 * y - 1 for y in setup["train"]["y"]]
-    losses, accuracies = [], []
+    losses, accuracies, ended = [], [], []
     started = time.perf_counter()
     for k, learning_rate in enumerate(setup["lrs"]):
         # the original notebook's loss(): max-margin loss, its mean, plus alpha * the sum of squares
@@ -50,13 +50,10 @@ def moons(setup: dict) -> dict:
         losses.append(total_loss.data)
         accuracies.append(binary_accuracy([s.data for s in scores], targets))
         progress(f"step {k + 1}/{len(setup['lrs'])}  loss {total_loss.data:.4f}")
-        if k == 0:
-            first_done = time.perf_counter()
-    done = time.perf_counter()
+        ended.append(time.perf_counter() - started)
     test_scores = [s.data for s in scores_of(model, setup["test"]["X"])]
     return {
-        # the steps after the first, as for the other peers
-        "step_seconds": (done - first_done) / (len(losses) - 1) if len(losses) > 1 else done - started,
+        "step_seconds": step_seconds(ended),
         "loss": losses[-1],
         "accuracy": accuracies[-1],
         "test_accuracy": binary_accuracy(test_scores, [2 * y - 1 for y in setup["test"]["y"]]),

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
-from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, training_data
+from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, step_seconds, training_data
 
 from micrograd.engine import Value, dot
 from micrograd.gradients import grad
@@ -78,7 +78,7 @@ def train(setup: dict, mode: str, repeats: int, steps: int | None = None) -> dic
             raise SystemExit("fit's learning rates differ from the setup's")
         runs.append({
             "seconds": seconds,  # the whole fit call, compiling included
-            "step_seconds": _after_the_first(history.elapsed),
+            "step_seconds": step_seconds(history.elapsed),
             "first_step_seconds": history.elapsed[0],  # a compiled program's one-time graph check among it
             "loss": history.loss[-1],
             "accuracy": history.accuracy[-1],
@@ -89,12 +89,6 @@ def train(setup: dict, mode: str, repeats: int, steps: int | None = None) -> dic
     if steps is None:
         best["test_accuracy"] = evaluate(model, test_set, setup["loss"], compiled=mode == "compiled")[1]
     return best
-
-
-def _after_the_first(elapsed: list[float]) -> float:
-    """The mean time of a step after the first, from the times at which the steps ended (the first
-    alone if there is only one): the first is each peer's warm-up, and counts in the epoch rows."""
-    return (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1) if len(elapsed) > 1 else elapsed[0]
 
 
 def moons_hvp(setup: dict, repeats: int) -> dict:

@@ -21,7 +21,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, training_data
+from common import README_POINT, emit, fastest, load_setup, progress, readme_graph, step_seconds, training_data
 
 from micrograd.export import to_torch
 from micrograd.nn import MLP
@@ -84,7 +84,7 @@ def train(setup: dict, repeats: int) -> dict:
             batches = []
             while len(batches) < len(lrs):
                 batches.extend(torch.tensor(indices) for indices in train_set.batch_indices(batch_size, rng))
-        losses, accuracies = [], []
+        losses, accuracies, ended = [], [], []
         loop_started = time.perf_counter()
         for k, lr in enumerate(lrs):
             X, y = (all_X, all_y) if batches[k] is None else (all_X[batches[k]], all_y[batches[k]])
@@ -101,12 +101,9 @@ def train(setup: dict, repeats: int) -> dict:
             optimizer.step()
             losses.append(objective.item())
             accuracies.append(accuracy(scores.detach(), y))
-            if k == 0:
-                first_done = time.perf_counter()
+            ended.append(time.perf_counter() - loop_started)
         done = time.perf_counter()
-        # the steps after the first, as for fit: the first (the warm-up) counts in the epoch rows
-        step_seconds = (done - first_done) / (len(lrs) - 1) if len(lrs) > 1 else done - loop_started
-        runs.append({"step_seconds": step_seconds, "seconds": done - started, "loss": losses[-1],
+        runs.append({"step_seconds": step_seconds(ended), "seconds": done - started, "loss": losses[-1],
                      "accuracy": accuracies[-1], "losses": losses, "accuracies": accuracies})  # fmt: skip
     best = fastest(runs, "step_seconds")
     with torch.no_grad():
